@@ -1,0 +1,140 @@
+"""``zhiyi`` command line: ingest, ask, serve, eval, bench."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from assistant.config import load_settings, parse_overrides
+
+
+def _settings(args):
+    overrides = parse_overrides(getattr(args, "set", None) or [])
+    if getattr(args, "category", None):
+        overrides["categories"] = args.category
+    return load_settings(overrides, config_file=getattr(args, "config", None))
+
+
+def cmd_ingest(args) -> int:
+    from ingest.index import build_index
+
+    settings = _settings(args)
+    report = build_index(settings, extra=[Path(p) for p in args.paths], progress=print, force=args.force)
+    for problem in report.problems:
+        print(f"⚠ {problem.source}：{problem.reason}", file=sys.stderr)
+    if args.json:
+        print(report.model_dump_json(indent=1))
+    return 0 if report.chunks else 1
+
+
+def cmd_ensure_index(args) -> int:
+    """Build the index only when it is missing or stale (used by `make run`)."""
+    from ingest.index import build_index, index_is_current
+
+    settings = _settings(args)
+    if index_is_current(settings):
+        print("索引已是最新。")
+        return 0
+    report = build_index(settings, progress=print)
+    for problem in report.problems:
+        print(f"⚠ {problem.source}：{problem.reason}", file=sys.stderr)
+    return 0 if report.chunks else 1
+
+
+def cmd_ask(args) -> int:
+    from assistant.pipeline import Assistant, IndexMissing
+
+    settings = _settings(args)
+    try:
+        answer = Assistant(settings).ask(args.question, history=args.history or None)
+    except IndexMissing as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    if args.json:
+        print(answer.model_dump_json(indent=1))
+    else:
+        print(answer.to_text())
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from ui.app import serve
+
+    serve(_settings(args), open_browser=args.open)
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from evaluation.cli import run
+
+    return run(args)
+
+
+def cmd_bench(args) -> int:
+    from assistant.bench import run
+
+    return run(_settings(args), args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="zhiyi", description="智医助理：基层医生的知识问答助手（离线、带出处）")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p):
+        p.add_argument("--config", help="TOML 配置文件")
+        p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="覆盖配置项，可重复")
+
+    p = sub.add_parser("ingest", help="把 knowledge/ 下的文档（及给定路径）建成索引")
+    common(p)
+    p.add_argument("paths", nargs="*", help="额外的文件或目录")
+    p.add_argument("--force", action="store_true", help="即使没有变化也重建")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("ensure-index", help="索引缺失或过期时才重建")
+    common(p)
+    p.set_defaults(func=cmd_ensure_index)
+
+    p = sub.add_parser("ask", help="提一个问题")
+    common(p)
+    p.add_argument("question")
+    p.add_argument("--history", action="append", help="之前的问题（用于追问），可重复")
+    p.add_argument("--category", action="append", choices=["chronic", "referral", "core_system", "management"])
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("serve", help="启动网页界面")
+    common(p)
+    p.add_argument("--open", action="store_true", help="启动后打开浏览器")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("eval", help="在评测集上评估问答质量")
+    common(p)
+    p.add_argument("files", nargs="*", help="评测集 JSONL 文件")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--report", help="把 HTML 报告写到此目录")
+    p.add_argument("--compare", nargs="+", metavar="CONFIG.toml", help="比较多个配置")
+    p.add_argument("--k", type=int, nargs="+", default=[1, 5], help="evidence_recall@k 的 k")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("bench", help="性能基准：建索引速度、查询延迟、内存")
+    common(p)
+    p.add_argument("--questions", help="问题列表文件（每行一个）")
+    p.add_argument("--skip-build", action="store_true")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ValueError as exc:  # bad --set values and the like: a message, not a traceback
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

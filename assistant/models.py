@@ -1,0 +1,114 @@
+"""Typed shapes that cross module boundaries: chunks (ingest → index → assistant),
+citations and answers (assistant → UI / CLI / eval)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+DISCLAIMER = "仅供参考，不替代临床判断"
+
+Category = Literal["chronic", "referral", "core_system", "management"]
+
+CATEGORY_LABELS: dict[str, str] = {
+    "chronic": "慢病管理",
+    "referral": "分级诊疗与转诊",
+    "core_system": "医疗质量安全核心制度",
+    "management": "卫生管理与工作方案",
+}
+
+
+class DocumentInfo(BaseModel):
+    """What a citation says about where a passage comes from."""
+
+    source: str  # file name relative to the knowledge directory
+    title: str
+    category: Category = "management"
+    year: int | None = None
+    issuer: str = ""
+    doc_number: str = ""
+
+
+class Chunk(BaseModel):
+    id: str
+    doc: DocumentInfo
+    section: str = ""  # heading path, e.g. "一、建设内容 > （一）建设“智医助理”系统"
+    start: int  # character offsets of the passage in the decoded source file
+    end: int
+    text: str  # what the document says (original script, boilerplate removed)
+    search_text: str  # normalised: simplified, half-width, pinyin annotations stripped
+    lang: Literal["zh", "en"]
+    content_hash: str
+
+
+class Citation(BaseModel):
+    id: int  # 1-based marker number shown as [n]
+    chunk_id: str
+    title: str
+    section: str
+    source: str
+    category: Category
+    category_label: str
+    year: int | None = None
+    text: str  # the passage as the document says it
+    quote_start: int  # span of the quoted sentence(s) within `text`
+    quote_end: int
+    spans: list[tuple[int, int]] = Field(default_factory=list)  # every quoted sentence, within `text`
+    doc_start: int  # the passage's offsets in the source file
+    doc_end: int
+    lang: Literal["zh", "en"]
+    score: float = 0.0
+
+
+class AnswerSentence(BaseModel):
+    text: str
+    citations: list[int]
+
+
+class Answer(BaseModel):
+    question: str
+    refused: bool
+    message: str = ""  # the refusal text, or a note such as sources disagreeing
+    sentences: list[AnswerSentence] = Field(default_factory=list)
+    citations: list[Citation] = Field(default_factory=list)
+    disclaimer: str = DISCLAIMER
+    confidence: float = 0.0
+    backend: str = "extractive"
+    latency_ms: float = 0.0
+    retrieved: list[str] = Field(default_factory=list)  # chunk ids in rank order, for evaluation
+
+    def to_text(self) -> str:
+        """Readable rendering with [n] markers, for the terminal."""
+        lines: list[str] = []
+        if self.message:
+            lines.append(self.message)
+        for sentence in self.sentences:
+            marks = "".join(f"[{c}]" for c in sentence.citations)
+            lines.append(f"{sentence.text}{marks}")
+        if self.citations:
+            lines.append("")
+            lines.append("来源：")
+            for c in self.citations:
+                year = f"（{c.year}）" if c.year else ""
+                section = f" · {c.section}" if c.section else ""
+                lines.append(f"[{c.id}] {c.title}{year}{section} — {c.source}")
+                lines.append(f"    「{c.text[c.quote_start:c.quote_end]}」")
+        lines.append("")
+        lines.append(f"⚠ {self.disclaimer}")
+        return "\n".join(lines)
+
+
+class FileProblem(BaseModel):
+    source: str
+    reason: str  # Chinese, shown to the user as is
+
+
+class IngestReport(BaseModel):
+    build: str = ""
+    documents: int = 0
+    chunks: int = 0
+    embedded: int = 0  # chunks whose vectors were computed (the rest came from the cache)
+    seconds: float = 0.0
+    problems: list[FileProblem] = Field(default_factory=list)
+    swapped: bool = False  # False when the previous index was kept

@@ -1,0 +1,129 @@
+"""The one object everything calls: ``Assistant().ask(question)`` → ``Answer``.
+
+The UI, the CLI and the evaluator all go through here, so what is measured is what
+users get.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from pathlib import Path
+
+from assistant import texts
+from assistant.answer import compose
+from assistant.config import Settings, load_settings
+from assistant.models import Answer
+from assistant.retrieve import Hit, Query, Retriever
+from assistant.similarity import jaccard, shingles
+from assistant.store import current_build
+from assistant.synonyms import SynonymTable
+from assistant.textnorm import normalize
+from assistant.tokenize import _jieba, add_words, tokenize_normalized
+
+# A short question that leans on the previous one: 那糖尿病呢？ / 老年人的话？ / what about diabetes?
+_FOLLOW_UP = re.compile(r"^(那|那么|那个|还有|如果是|要是|换成|对于|what about|and )|(呢|的话)[?？。]?$", re.I)
+
+
+class IndexMissing(RuntimeError):
+    pass
+
+
+class Assistant:
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or load_settings()
+        self._lock = threading.Lock()
+        self._retriever: Retriever | None = None
+        self._build: Path | None = None
+        self.synonyms = SynonymTable.load(self.settings.knowledge_dir / "synonyms.tsv")
+        add_words(self.synonyms.terms())
+
+    # -- index -------------------------------------------------------------------
+    def retriever(self) -> Retriever:
+        """The live index; re-opened when ingest has swapped in a new build."""
+        build = current_build(self.settings.index_dir)
+        if build is None:
+            raise IndexMissing(texts.NO_INDEX)
+        with self._lock:
+            if self._retriever is None or build != self._build:
+                self._retriever = Retriever(build, self.settings)
+                self._build = build
+            return self._retriever
+
+    # -- question → query ----------------------------------------------------------
+    def make_query(self, question: str, history: list[str] | None = None) -> tuple[Query, dict[str, list[str]]]:
+        core = normalize(question)
+        text = core
+        previous = [h for h in (history or []) if h.strip()]
+        if previous and len(core) <= 14 and _FOLLOW_UP.search(core):
+            # Carry the subject of the conversation: "那糖尿病呢" after a question on
+            # hypertension follow-up becomes a question on diabetes follow-up.
+            text = _rewrite_follow_up(core, normalize(previous[-1]))
+        expansions = self.synonyms.expand(text) if self.settings.use_synonyms else []
+        alternatives: dict[str, list[str]] = {}
+        for variant, standards in self.synonyms.expansions.items():
+            if variant in text:
+                for tok in tokenize_normalized(variant):
+                    alternatives.setdefault(tok, []).extend(standards)
+        full = " ".join([text, *expansions])
+        query = Query(
+            text=full,
+            tokens=tokenize_normalized(full),
+            core_text=text,
+            core_tokens=tokenize_normalized(text),
+            places=_places(text),
+            expansions=expansions,
+        )
+        return query, alternatives
+
+    # -- ask -----------------------------------------------------------------------
+    def retrieve(self, question: str, history: list[str] | None = None, categories: list[str] | None = None) -> list[Hit]:
+        query, _ = self.make_query(question, history)
+        return self._distinct(self.retriever().search(query, categories or self.settings.categories))
+
+    def ask(self, question: str, history: list[str] | None = None, categories: list[str] | None = None) -> Answer:
+        started = time.perf_counter()
+        question = (question or "").strip()
+        if not question:
+            return Answer(question=question, refused=True, message=texts.EMPTY_QUESTION)
+        retriever = self.retriever()
+        query, alternatives = self.make_query(question, history)
+        hits = self._distinct(retriever.search(query, categories or self.settings.categories))
+        answer = compose(question, query, hits, retriever, self.settings, alternatives)
+        answer.retrieved = [h.chunk.id for h in hits]
+        answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
+        return answer
+
+    def _distinct(self, hits: list[Hit]) -> list[Hit]:
+        """Drop passages that repeat a better-ranked one (several versions of one plan)."""
+        kept: list[Hit] = []
+        grams: list[set[str]] = []
+        for hit in hits:
+            g = shingles(hit.chunk.search_text)
+            if any(jaccard(g, other) >= self.settings.dedup_threshold for other in grams):
+                continue
+            kept.append(hit)
+            grams.append(g)
+        for rank, hit in enumerate(kept):
+            hit.rank = rank
+        return kept
+
+
+def _rewrite_follow_up(follow: str, previous: str) -> str:
+    new_subject = re.sub(r"^(那么|那个|那|还有|如果是|要是|换成|对于|what about|and )|(呢|的话)?[?？。]?$", "", follow).strip()
+    new_subject = re.sub(r"的$", "", new_subject)
+    return f"{new_subject} {previous}" if new_subject else previous
+
+
+_posseg = None
+
+
+def _places(text: str) -> list[str]:
+    """Place names (jieba's ns tag) mentioned in a question."""
+    global _posseg
+    if _posseg is None:
+        import jieba.posseg
+
+        _posseg = jieba.posseg.POSTokenizer(_jieba())
+    return [w.word for w in _posseg.cut(text) if w.flag == "ns" and len(w.word) >= 2]

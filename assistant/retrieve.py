@@ -1,0 +1,132 @@
+"""Hybrid retrieval: dense (Chroma, one query per passage language) + BM25, fused.
+
+Multilingual-e5 scores every Chinese passage above every English one for a Chinese
+question, so dense scores are turned into per-language z-scores before merging: an
+English passage competes on how much it stands out among English passages. The merged
+dense ranking and the BM25 ranking are combined by weighted reciprocal-rank fusion.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from assistant.config import Settings
+from assistant.embed import get_embedder
+from assistant.models import Chunk
+from assistant.store import COLLECTION, chroma_settings, index_text, read_chunks, read_manifest
+from assistant.tokenize import tokenize_normalized
+
+
+@dataclass
+class Hit:
+    chunk: Chunk
+    score: float  # fused
+    dense: float = 0.0  # cosine similarity
+    dense_z: float = -3.0  # standing among passages of the same language
+    bm25: float = 0.0
+    rank: int = 0
+
+
+@dataclass
+class Query:
+    """A question after normalisation and synonym expansion."""
+
+    text: str  # normalised question (+ expansions)
+    tokens: list[str]
+    core_text: str  # the user's own words, normalised
+    core_tokens: list[str]  # their tokens, without expansions
+    places: list[str] = field(default_factory=list)  # place names the question is about
+    vector: np.ndarray | None = None
+    expansions: list[str] = field(default_factory=list)
+
+
+class Retriever:
+    def __init__(self, build: Path, settings: Settings):
+        import bm25s
+        import chromadb
+
+        self.build = build
+        self.settings = settings
+        self.manifest = read_manifest(build)
+        self.chunks: list[Chunk] = read_chunks(build)
+        self.by_id = {c.id: i for i, c in enumerate(self.chunks)}
+        self.langs = sorted({c.lang for c in self.chunks})
+        self._client = chromadb.PersistentClient(path=str(build / "chroma"), settings=chroma_settings())
+        self._collection = self._client.get_collection(COLLECTION, embedding_function=None)
+        self._bm25 = bm25s.BM25.load(str(build / "bm25"))
+        self.embedder = get_embedder(settings)
+        if self.embedder.name != self.manifest.get("embedder"):
+            raise RuntimeError(
+                f"索引由向量模型 {self.manifest.get('embedder')} 构建，当前配置为 {self.embedder.name}，请重新运行 zhiyi ingest"
+            )
+        # Token statistics for lexical coverage and sentence scoring.
+        self.chunk_tokens: list[set[str]] = [set(tokenize_normalized(index_text(c))) for c in self.chunks]
+        df: dict[str, int] = {}
+        for tokens in self.chunk_tokens:
+            for tok in tokens:
+                df[tok] = df.get(tok, 0) + 1
+        self._df = df
+        self._n = len(self.chunks)
+
+    def idf(self, token: str) -> float:
+        return math.log(1 + (self._n - self._df.get(token, 0) + 0.5) / (self._df.get(token, 0) + 0.5))
+
+    def in_vocabulary(self, token: str) -> bool:
+        return token in self._df
+
+    def _allowed(self, categories: list[str]) -> np.ndarray:
+        if not categories:
+            return np.ones(self._n, dtype=bool)
+        return np.array([c.doc.category in categories for c in self.chunks])
+
+    def _dense(self, vector: np.ndarray, categories: list[str]) -> dict[int, tuple[float, float]]:
+        """chunk index → (cosine, per-language z-score)."""
+        out: dict[int, tuple[float, float]] = {}
+        for lang in self.langs:
+            where: dict = {"lang": lang}
+            if categories:
+                where = {"$and": [where, {"category": {"$in": categories}}]}
+            n = min(self.settings.candidates, self._n)
+            result = self._collection.query(
+                query_embeddings=[vector.tolist()], n_results=n, where=where, include=["distances"]
+            )
+            ids = result["ids"][0]
+            if not ids:
+                continue
+            sims = 1.0 - np.asarray(result["distances"][0], dtype=np.float32)
+            mean, std = float(sims.mean()), float(sims.std()) or 1e-3
+            for cid, sim in zip(ids, sims):
+                out[self.by_id[cid]] = (float(sim), (float(sim) - mean) / max(std, 0.01))
+        return out
+
+    def search(self, query: Query, categories: list[str] | None = None, k: int | None = None) -> list[Hit]:
+        categories = categories or []
+        k = k or self.settings.candidates
+        allowed = self._allowed(categories)
+        vocab = self._bm25.vocab_dict
+        bm25_tokens = [t for t in query.tokens if t in vocab]
+        bm25 = self._bm25.get_scores(bm25_tokens) if bm25_tokens else np.zeros(self._n)
+        bm25 = np.where(allowed, bm25, 0.0)
+        if query.vector is None:
+            query.vector = self.embedder.query(query.text)
+        dense = self._dense(query.vector, categories)
+
+        fused: dict[int, float] = {}
+        dense_order = sorted(dense, key=lambda i: dense[i][1], reverse=True)
+        for rank, idx in enumerate(dense_order):
+            fused[idx] = fused.get(idx, 0.0) + self.settings.dense_weight / (self.settings.rrf_k + rank + 1)
+        bm25_order = [int(i) for i in np.argsort(-bm25)[: self.settings.candidates] if bm25[i] > 0]
+        for rank, idx in enumerate(bm25_order):
+            fused[idx] = fused.get(idx, 0.0) + self.settings.bm25_weight / (self.settings.rrf_k + rank + 1)
+
+        hits = []
+        for idx, score in sorted(fused.items(), key=lambda kv: kv[1], reverse=True)[:k]:
+            cos, z = dense.get(idx, (0.0, -3.0))
+            hits.append(Hit(chunk=self.chunks[idx], score=score, dense=cos, dense_z=z, bm25=float(bm25[idx])))
+        for rank, hit in enumerate(hits):
+            hit.rank = rank
+        return hits

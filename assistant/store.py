@@ -1,0 +1,61 @@
+"""On-disk layout of the index, shared by its writer (ingest) and its reader (assistant).
+
+    index_dir/
+      CURRENT               name of the live build (replaced atomically)
+      builds/<name>/        one complete build: chroma/, bm25/, chunks.jsonl, manifest.json
+      builds/.staging-*     a build in progress; never read
+      cache/embeddings.sqlite   vectors by (model, content hash), so unchanged text is never re-embedded
+
+A build is only named in CURRENT once it is complete, so a failed or interrupted ingest
+leaves the previous index serving.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from assistant.models import Chunk
+
+COLLECTION = "chunks"
+
+
+def chroma_settings():
+    from chromadb.config import Settings as ChromaSettings
+
+    # Telemetry off: village PCs have no internet and we send nothing anywhere.
+    return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+
+
+def current_build(index_dir: Path) -> Path | None:
+    pointer = index_dir / "CURRENT"
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    build = index_dir / "builds" / name
+    return build if (build / "manifest.json").exists() else None
+
+
+def set_current(index_dir: Path, build: Path) -> None:
+    tmp = index_dir / "CURRENT.tmp"
+    tmp.write_text(build.name, encoding="utf-8")
+    os.replace(tmp, index_dir / "CURRENT")
+
+
+def read_manifest(build: Path) -> dict:
+    return json.loads((build / "manifest.json").read_text(encoding="utf-8"))
+
+
+def read_chunks(build: Path) -> list[Chunk]:
+    with open(build / "chunks.jsonl", encoding="utf-8") as fh:
+        return [Chunk.model_validate_json(line) for line in fh if line.strip()]
+
+
+def index_text(chunk: Chunk) -> str:
+    """What is embedded and BM25-indexed: title and section give a bare paragraph its subject."""
+    from assistant.textnorm import normalize
+
+    section = " ".join(chunk.section.split(" > ")[-2:])
+    return normalize(f"{chunk.doc.title} {section}") + "\n" + chunk.search_text

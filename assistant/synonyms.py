@@ -1,0 +1,51 @@
+"""Colloquial → formal query expansion, from a data file a site can extend.
+
+``knowledge/synonyms.tsv``: one concept a line, ``标准词<TAB>口语词|口语词…``; ``#`` starts a comment.
+A question containing any variant gains the standard term, so 血压高 reaches 高血压.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant.textnorm import normalize
+
+
+@dataclass
+class SynonymTable:
+    # variant (normalised) → standard terms (normalised)
+    expansions: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> "SynonymTable":
+        table = cls()
+        if not path.exists():
+            return table
+        for line in path.read_text(encoding="utf-8").splitlines():
+            line = line.split("#", 1)[0].strip()
+            if not line or "\t" not in line:
+                continue
+            standard, variants = line.split("\t", 1)
+            standard = normalize(standard)
+            for variant in variants.split("|"):
+                variant = normalize(variant)
+                if variant and variant != standard:
+                    table.expansions.setdefault(variant, []).append(standard)
+        return table
+
+    def terms(self) -> set[str]:
+        out = set(self.expansions)
+        for standards in self.expansions.values():
+            out.update(standards)
+        return out
+
+    def expand(self, normalized_query: str) -> list[str]:
+        """Standard terms the query implies but does not already contain, longest variants first."""
+        added: list[str] = []
+        for variant in sorted(self.expansions, key=len, reverse=True):
+            if variant in normalized_query:
+                for standard in self.expansions[variant]:
+                    if standard not in normalized_query and standard not in added:
+                        added.append(standard)
+        return added

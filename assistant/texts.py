@@ -1,0 +1,7 @@
+"""User-facing strings of the assistant, in Simplified Chinese, kept together for review."""
+
+NOT_FOUND = "知识库中没有找到相关内容，无法回答这个问题。请换一种问法，或咨询上级医院/相关部门。"
+NOT_FOUND_TERM = "知识库中没有找到关于「{term}」的相关内容，无法回答这个问题。以下不作推测。"
+EMPTY_QUESTION = "请输入问题。"
+SEVERAL_SOURCES = "以下内容来自不同文件（{years}），规定可能不一致，请分别查看出处并以最新的正式文件为准。"
+NO_INDEX = "知识库索引尚未建立，请先运行 zhiyi ingest（或 make run）。"

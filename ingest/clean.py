@@ -1,0 +1,69 @@
+"""Turn a decoded document into clean lines with their offsets in the original text.
+
+Real scraped documents carry site boilerplate (copyright notices, "本站小编" prefaces,
+breadcrumbs), truncation marks (U+FFFD), pinyin annotations and Markdown markup.
+Boilerplate lines are dropped; every other line keeps its offsets, so a citation can
+always point back to what the document says.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.textnorm import normalize
+
+# Matched against the normalised line (simplified, half-width, lower-case).
+_BOILERPLATE = [
+    r"版权(说明|声明|所有)",
+    r"本文档由用户提供并上传",
+    r"收益归属内容提供方",
+    r"(如|若)内容存在侵权",
+    r"^文档简介$",
+    r"本站小编|小编为你|小编为您|一篇好文章的诞生",
+    r"(希望|但愿)(能够|能|可以)?(帮助|帮)到?(大家|您|你)",
+    r"^请欣赏.{0,80}整理",
+    r"欢迎(阅读|参考|借鉴)(并|和)?(收藏|下载)?",
+    r"^(免费)?下载|^(上一篇|下一篇|相关(推荐|阅读|文章)|阅读全文|展开全文|点击(查看|下载)|扫码|关注(我们|公众号))",
+    r"^(本文)?(来源|出处|作者|责任编辑|编辑)[:：]",
+    r"^[^。,，]{0,30}>[^。,，]{0,40}$",  # breadcrumbs: "Summary of work > Summary of health work"
+    r"^(首页|返回顶部|打印本页|关闭窗口|分享到)",
+    r"^\d{4}-\d{1,2}-\d{1,2}\s*\S{0,6}$",  # a bare date stamp, e.g. "2025-02-27方案"
+    r"^[\w\u4e00-\u9fff]{1,8}(网|网站|文库|范文网)$",  # a bare site name
+    r"^第?\d+\s*页|^page \d+",
+    r"^>?\s*本文为.{0,30}摘要",  # the digests' own disclaimer line; the UI shows a disclaimer anyway
+]
+_BOILERPLATE_RE = re.compile("|".join(f"(?:{p})" for p in _BOILERPLATE))
+_MARKUP = re.compile(r"\*\*|__|`")
+_REPLACEMENT_CHAR = "\ufffd"
+
+
+@dataclass
+class Line:
+    start: int  # offsets in the decoded document
+    end: int
+    text: str  # the line as the document says it, minus markup and truncation marks
+
+
+def is_boilerplate(line: str) -> bool:
+    return bool(_BOILERPLATE_RE.search(normalize(line)))
+
+
+def clean_lines(text: str, body_start: int = 0) -> list[Line]:
+    lines: list[Line] = []
+    pos = 0
+    for raw in text.split("\n"):
+        start, end = pos, pos + len(raw)
+        pos = end + 1
+        if start < body_start:
+            continue
+        stripped = raw.strip()
+        if not stripped or stripped.strip(_REPLACEMENT_CHAR + " ") == "":
+            continue
+        if is_boilerplate(stripped):
+            continue
+        offset = raw.index(stripped[0])
+        display = _MARKUP.sub("", stripped).replace(_REPLACEMENT_CHAR, "…").strip()
+        if display:
+            lines.append(Line(start=start + offset, end=start + offset + len(stripped), text=display))
+    return lines

