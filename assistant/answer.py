@@ -111,6 +111,12 @@ def compose(
     cross_lingual = top.chunk.lang != query_lang and passage_cov < 0.3
     conf = confidence(max(passage_cov, best.coverage), top.dense_z, top.dense, cross_lingual)
     answer.confidence = round(conf, 4)
+    answer.signals = {
+        "coverage": round(max(passage_cov, best.coverage), 4),
+        "dense": round(top.dense, 4),
+        "dense_z": round(top.dense_z, 4),
+        "cross_lingual": float(cross_lingual),
+    }
 
     missing = _missing_constraints(query, [h.chunk.search_text for h in passages])
     if missing:

@@ -37,7 +37,7 @@ class Settings(BaseModel):
     # Chunking: target and hard maximum passage length in characters.
     chunk_size: int = 260
     chunk_max: int = 420
-    chunk_min: int = 24
+    chunk_min: int = 8  # shorter fragments are debris (a lone number, a stray heading)
 
     # Retrieval.
     candidates: int = 40  # per retriever, before fusion

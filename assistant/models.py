@@ -74,6 +74,7 @@ class Answer(BaseModel):
     citations: list[Citation] = Field(default_factory=list)
     disclaimer: str = DISCLAIMER
     confidence: float = 0.0
+    signals: dict[str, float] = Field(default_factory=dict)  # what the confidence was computed from
     backend: str = "extractive"
     latency_ms: float = 0.0
     retrieved: list[str] = Field(default_factory=list)  # chunk ids in rank order, for evaluation

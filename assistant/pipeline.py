@@ -66,10 +66,13 @@ class Assistant:
             if variant in text:
                 for tok in tokenize_normalized(variant):
                     alternatives.setdefault(tok, []).extend(standards)
+        related = self.synonyms.related(text) if self.settings.use_synonyms else []
         full = " ".join([text, *expansions])
         query = Query(
             text=full,
-            tokens=tokenize_normalized(full),
+            # BM25 gets every way of saying each concept, English included, so a
+            # Chinese question can match an English passage word for word.
+            tokens=tokenize_normalized(" ".join([full, *related])),
             core_text=text,
             core_tokens=tokenize_normalized(text),
             places=_places(text),

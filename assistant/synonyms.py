@@ -16,6 +16,8 @@ from assistant.textnorm import normalize
 class SynonymTable:
     # variant (normalised) → standard terms (normalised)
     expansions: dict[str, list[str]] = field(default_factory=dict)
+    # standard term → every way of saying it (English ones bridge languages for BM25)
+    groups: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path) -> "SynonymTable":
@@ -28,11 +30,21 @@ class SynonymTable:
                 continue
             standard, variants = line.split("\t", 1)
             standard = normalize(standard)
+            group = table.groups.setdefault(standard, [standard])
             for variant in variants.split("|"):
                 variant = normalize(variant)
                 if variant and variant != standard:
                     table.expansions.setdefault(variant, []).append(standard)
+                    group.append(variant)
         return table
+
+    def related(self, normalized_query: str) -> list[str]:
+        """Every other member of each concept the query mentions (for lexical matching)."""
+        out: list[str] = []
+        for standard, members in self.groups.items():
+            if any(m in normalized_query for m in members):
+                out.extend(m for m in members if m not in normalized_query and m not in out)
+        return out
 
     def terms(self) -> set[str]:
         out = set(self.expansions)

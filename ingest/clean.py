@@ -34,7 +34,16 @@ _BOILERPLATE = [
     r"^>?\s*本文为.{0,30}摘要",  # the digests' own disclaimer line; the UI shows a disclaimer anyway
 ]
 _BOILERPLATE_RE = re.compile("|".join(f"(?:{p})" for p in _BOILERPLATE))
-_MARKUP = re.compile(r"\*\*|__|`")
+# Where a scraped page's own text ends and the site's lists and comment boxes begin.
+_TAIL = re.compile(
+    r"^(最新文档|相关文档|相关推荐|猜你喜欢|大家都在看|温馨提示|评论|提交评论|热门文章|推荐阅读|"
+    r"recommended articles?|popular articles?|related articles?)[:：]?$"
+)
+# Document viewers number their pages "N、" and cut words across the break:
+# "…加强医疗\n2、机构…". Such a marker follows a long line that stops mid-sentence.
+_PAGE_MARKER = re.compile(r"^\d{1,3}、")
+_SENTENCE_END = "。；;！!？?：:”」』)）.…"
+_MARKUP = re.compile(r"\*\*|`")  # not "__": 20__ is an anonymisation placeholder
 _REPLACEMENT_CHAR = "\ufffd"
 
 
@@ -52,6 +61,7 @@ def is_boilerplate(line: str) -> bool:
 def clean_lines(text: str, body_start: int = 0) -> list[Line]:
     lines: list[Line] = []
     pos = 0
+    tail_from = int(len(text) * 0.6)
     for raw in text.split("\n"):
         start, end = pos, pos + len(raw)
         pos = end + 1
@@ -60,10 +70,19 @@ def clean_lines(text: str, body_start: int = 0) -> list[Line]:
         stripped = raw.strip()
         if not stripped or stripped.strip(_REPLACEMENT_CHAR + " ") == "":
             continue
+        if start >= tail_from and _TAIL.match(normalize(stripped)):
+            break
         if is_boilerplate(stripped):
             continue
         offset = raw.index(stripped[0])
         display = _MARKUP.sub("", stripped).replace(_REPLACEMENT_CHAR, "…").strip()
-        if display:
-            lines.append(Line(start=start + offset, end=start + offset + len(stripped), text=display))
+        if not display:
+            continue
+        marker = _PAGE_MARKER.match(display)
+        if marker and lines and len(lines[-1].text) > 100 and lines[-1].text[-1] not in _SENTENCE_END:
+            previous = lines[-1]
+            previous.text += display[marker.end() :]
+            previous.end = start + offset + len(stripped)
+            continue
+        lines.append(Line(start=start + offset, end=start + offset + len(stripped), text=display))
     return lines

