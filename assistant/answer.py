@@ -15,7 +15,7 @@ from assistant.config import Settings
 from assistant.models import CATEGORY_LABELS, Answer, AnswerSentence, Citation
 from assistant.retrieve import Hit, Query, Retriever
 from assistant.sentences import split_sentences
-from assistant.textnorm import display_text, normalize
+from assistant.textnorm import detect_language, display_text, normalize
 from assistant.tokenize import tokenize_normalized
 from assistant import texts
 
@@ -37,31 +37,59 @@ class Candidate:
     coverage: float
 
 
-def _coverage(query: Query, tokens: set[str], text: str, retriever: Retriever, alternatives: dict[str, list[str]]) -> float:
-    """IDF-weighted share of the question's words found in `tokens` (a synonym counts)."""
-    total = covered = 0.0
-    for tok in set(query.core_tokens):
-        weight = retriever.idf(tok)
-        total += weight
-        if tok in tokens or tok in text or any(alt in text for alt in alternatives.get(tok, ())):
-            covered += weight
-    return covered / total if total else 0.0
-
-
 def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x))
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, x))))
 
 
-def confidence(coverage: float, dense_z: float, dense: float, cross_lingual: bool) -> float:
-    """How sure we are that the evidence answers the question, in [0, 1].
+def same_language_confidence(coverage: float, dense_z: float) -> float:
+    """Evidence in the question's language: lexical coverage decides, dense standing helps.
 
-    Lexical coverage decides for same-language evidence; for an English passage under a
-    Chinese question (no shared words) the dense score's standing (z) has to carry it.
-    The weights are fitted on eval/dev.jsonl (see README, 拒答阈值).
-    """
-    if cross_lingual:
-        return _sigmoid(1.6 * (dense_z - 2.2) + 25 * (dense - 0.80))
+    Weights fitted on eval/dev.jsonl (see README, 拒答阈值)."""
     return _sigmoid(7.0 * (coverage - 0.55) + 0.6 * (dense_z - 1.5))
+
+
+def cross_language_confidence(dense_z: float, dense: float) -> float:
+    """Evidence in the other language shares no words with the question: how far the
+    passage stands out among its own language (z) has to carry the decision."""
+    return _sigmoid(1.6 * (dense_z - 2.2) + 25 * (dense - 0.80))
+
+
+def _lexical_candidates(
+    query: Query, passages: list[Hit], retriever: Retriever, settings: Settings,
+    wants_quantity: bool,
+) -> list[Candidate]:
+    out: list[Candidate] = []
+    for hit in passages:
+        text = hit.chunk.text
+        for start, end in split_sentences(text, max_chars=settings.max_sentence_chars):
+            norm = normalize(text[start:end])
+            if len(norm) < 6:
+                continue
+            cov = retriever.coverage(query, set(tokenize_normalized(norm)), norm)
+            score = cov + 0.15 / (hit.rank + 1)
+            if wants_quantity and _QUANTITY.search(norm):
+                score += 0.2
+            out.append(Candidate(hit, start, end, display_text(text[start:end]).strip(), score, cov))
+    out.sort(key=lambda c: c.score, reverse=True)
+    return out
+
+
+def _semantic_candidates(query: Query, hit: Hit, retriever: Retriever, settings: Settings, wants_quantity: bool) -> list[Candidate]:
+    """Sentences of an other-language passage, ranked by embedding similarity (no shared words to count)."""
+    text = hit.chunk.text
+    spans = [(s, e) for s, e in split_sentences(text, max_chars=settings.max_sentence_chars) if len(text[s:e].strip()) >= 12]
+    if not spans or query.vector is None:
+        return []
+    vectors = retriever.embedder.passages([normalize(text[s:e]) for s, e in spans])
+    sims = vectors @ query.vector
+    out = []
+    for (start, end), sim in zip(spans, sims):
+        score = float(sim)
+        if wants_quantity and _QUANTITY.search(text[start:end]):
+            score += 0.02
+        out.append(Candidate(hit, start, end, display_text(text[start:end]).strip(), score, 0.0))
+    out.sort(key=lambda c: c.score, reverse=True)
+    return out
 
 
 def compose(
@@ -70,73 +98,64 @@ def compose(
     hits: list[Hit],
     retriever: Retriever,
     settings: Settings,
-    alternatives: dict[str, list[str]],
 ) -> Answer:
-    answer = Answer(question=question, refused=True)
+    answer = Answer(question=question, refused=True, message=texts.NOT_FOUND)
     if not hits:
-        answer.message = texts.NOT_FOUND
         return answer
-    query_lang = "zh" if re.search(r"[\u4e00-\u9fff]", question) else "en"
+    query_lang = detect_language(query.core_text)
     wants_quantity = bool(_WANTS_QUANTITY.search(query.text))
     passages = hits[: settings.top_k]
+    same = [h for h in passages if h.chunk.lang == query_lang]
+    other = sorted((h for h in passages if h.chunk.lang != query_lang), key=lambda h: h.dense_z, reverse=True)
 
-    candidates: list[Candidate] = []
-    for hit in passages:
-        chunk = hit.chunk
-        cross = chunk.lang != query_lang
-        for start, end in split_sentences(chunk.text, max_chars=settings.max_sentence_chars):
-            raw = chunk.text[start:end]
-            norm = normalize(raw)
-            if len(norm) < 6:
-                continue
-            tokens = set(tokenize_normalized(norm))
-            cov = _coverage(query, tokens, norm, retriever, alternatives)
-            score = cov + 0.15 / (hit.rank + 1)
-            if cross:
-                score = 0.3 + 0.1 * hit.dense_z / (hit.rank + 1)
-            if wants_quantity and _QUANTITY.search(norm):
-                score += 0.2
-            candidates.append(Candidate(hit, start, end, display_text(raw).strip(), score, cov))
-    if not candidates:
-        answer.message = texts.NOT_FOUND
-        return answer
-
-    candidates.sort(key=lambda c: c.score, reverse=True)
-    best = candidates[0]
-    passage_cov = max(
-        _coverage(query, retriever.chunk_tokens[retriever.by_id[h.chunk.id]], h.chunk.search_text, retriever, alternatives)
-        for h in passages[:3]
+    candidates = _lexical_candidates(query, same, retriever, settings, wants_quantity)
+    coverage = max((c.coverage for c in candidates[:5]), default=0.0)
+    coverage = max(
+        [coverage]
+        + [retriever.coverage(query, retriever.chunk_tokens[retriever.by_id[h.chunk.id]], h.chunk.search_text) for h in same[:3]]
     )
-    top = passages[0]
-    cross_lingual = top.chunk.lang != query_lang and passage_cov < 0.3
-    conf = confidence(max(passage_cov, best.coverage), top.dense_z, top.dense, cross_lingual)
-    answer.confidence = round(conf, 4)
+    conf_same = same_language_confidence(coverage, same[0].dense_z) if same else 0.0
+    conf_other = cross_language_confidence(other[0].dense_z, other[0].dense) if other else 0.0
     answer.signals = {
-        "coverage": round(max(passage_cov, best.coverage), 4),
-        "dense": round(top.dense, 4),
-        "dense_z": round(top.dense_z, 4),
-        "cross_lingual": float(cross_lingual),
+        "coverage": round(coverage, 4),
+        "dense_z": round(same[0].dense_z, 4) if same else 0.0,
+        "dense": round(same[0].dense, 4) if same else 0.0,
+        "x_dense_z": round(other[0].dense_z, 4) if other else 0.0,
+        "x_dense": round(other[0].dense, 4) if other else 0.0,
+        "conf_same": round(conf_same, 4),
+        "conf_other": round(conf_other, 4),
     }
+    cross = conf_other > conf_same
+    if cross:
+        candidates = _semantic_candidates(query, other[0], retriever, settings, wants_quantity)
+    answer.confidence = round(max(conf_same, conf_other), 4)
+    if not candidates:
+        return answer
 
     missing = _missing_constraints(query, [h.chunk.search_text for h in passages])
     if missing:
         answer.message = texts.NOT_FOUND_TERM.format(term="、".join(missing))
         return answer
-    if conf < settings.refusal_threshold:
-        answer.message = texts.NOT_FOUND
+    if answer.confidence < settings.refusal_threshold:
         return answer
     if wants_quantity and not any(_QUANTITY.search(normalize(c.display)) for c in candidates[:3]):
-        answer.message = texts.NOT_FOUND
         return answer
 
+    best = candidates[0]
     chosen = [best]
+    ratio = 0.97 if cross else 0.75
     for cand in candidates[1:]:
         if len(chosen) >= settings.max_sentences:
             break
-        if cand.score >= 0.75 * best.score and cand.display not in {c.display for c in chosen}:
+        if cand.score >= ratio * best.score and cand.display not in {c.display for c in chosen}:
             chosen.append(cand)
+    answer.message = ""
+    _cite(answer, chosen)
+    return answer
 
-    # One citation per passage, numbered in order of first use.
+
+def _cite(answer: Answer, chosen: list[Candidate]) -> None:
+    """One citation per passage, numbered in order of first use; sentences in reading order."""
     citations: dict[str, Citation] = {}
     spans: dict[str, list[tuple[int, int]]] = {}
     for cand in chosen:
@@ -161,22 +180,17 @@ def compose(
             )
         spans.setdefault(chunk.id, []).append((cand.start, cand.end))
     for cid, citation in citations.items():
-        citation.quote_start = min(s for s, _ in spans[cid])
-        citation.quote_end = max(e for _, e in spans[cid])
         citation.spans = sorted(spans[cid])
-
-    # Read in document order within a passage, passages in order of relevance.
+        citation.quote_start = citation.spans[0][0]
+        citation.quote_end = citation.spans[-1][1]
     chosen.sort(key=lambda c: (citations[c.hit.chunk.id].id, c.start))
     answer.sentences = [AnswerSentence(text=c.display, citations=[citations[c.hit.chunk.id].id]) for c in chosen]
     answer.citations = sorted(citations.values(), key=lambda c: c.id)
     answer.refused = False
-    years = sorted({c.year for c in answer.citations if c.year})
     titles = {c.title for c in answer.citations}
     if len(titles) > 1:
-        answer.message = texts.SEVERAL_SOURCES.format(
-            years="、".join(f"{y}年" for y in years) if years else "不同年份"
-        )
-    return answer
+        years = sorted({c.year for c in answer.citations if c.year})
+        answer.message = texts.SEVERAL_SOURCES.format(years="、".join(f"{y}年" for y in years) if years else "不同年份")
 
 
 def _missing_constraints(query: Query, passages: list[str]) -> list[str]:

@@ -45,6 +45,11 @@ class Settings(BaseModel):
     rrf_k: int = 60
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
+    coverage_weight: float = 0.5  # weight of question-word coverage when reranking the fused head
+    rerank_depth: int = 30
+    cross_weight: float = 0.5  # RRF weight of the dense list in the language the question is not in
+    cross_min_z: float = 1.5  # an other-language passage this far above its language's mean gets a top-k slot
+    cross_slots: int = 2  # at most this many of the top_k go to other-language passages
     dedup_threshold: float = 0.8  # char-trigram Jaccard above which two passages count as copies
     use_synonyms: bool = True
 

@@ -52,7 +52,7 @@ class Assistant:
             return self._retriever
 
     # -- question → query ----------------------------------------------------------
-    def make_query(self, question: str, history: list[str] | None = None) -> tuple[Query, dict[str, list[str]]]:
+    def make_query(self, question: str, history: list[str] | None = None) -> Query:
         core = normalize(question)
         text = core
         previous = [h for h in (history or []) if h.strip()]
@@ -66,23 +66,24 @@ class Assistant:
             if variant in text:
                 for tok in tokenize_normalized(variant):
                     alternatives.setdefault(tok, []).extend(standards)
-        related = self.synonyms.related(text) if self.settings.use_synonyms else []
+        related = [t for t in self.synonyms.related(text) if t.isascii()] if self.settings.use_synonyms else []
         full = " ".join([text, *expansions])
         query = Query(
             text=full,
-            # BM25 gets every way of saying each concept, English included, so a
-            # Chinese question can match an English passage word for word.
+            # BM25 also gets the English names of each concept, so a Chinese question
+            # can match an English passage word for word.
             tokens=tokenize_normalized(" ".join([full, *related])),
             core_text=text,
             core_tokens=tokenize_normalized(text),
             places=_places(text),
             expansions=expansions,
+            alternatives=alternatives,
         )
-        return query, alternatives
+        return query
 
     # -- ask -----------------------------------------------------------------------
     def retrieve(self, question: str, history: list[str] | None = None, categories: list[str] | None = None) -> list[Hit]:
-        query, _ = self.make_query(question, history)
+        query = self.make_query(question, history)
         return self._distinct(self.retriever().search(query, categories or self.settings.categories))
 
     def ask(self, question: str, history: list[str] | None = None, categories: list[str] | None = None) -> Answer:
@@ -91,9 +92,9 @@ class Assistant:
         if not question:
             return Answer(question=question, refused=True, message=texts.EMPTY_QUESTION)
         retriever = self.retriever()
-        query, alternatives = self.make_query(question, history)
+        query = self.make_query(question, history)
         hits = self._distinct(retriever.search(query, categories or self.settings.categories))
-        answer = compose(question, query, hits, retriever, self.settings, alternatives)
+        answer = compose(question, query, hits, retriever, self.settings)
         answer.retrieved = [h.chunk.id for h in hits]
         answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
         return answer

@@ -18,6 +18,7 @@ from assistant.config import Settings
 from assistant.embed import get_embedder
 from assistant.models import Chunk
 from assistant.store import COLLECTION, chroma_settings, index_text, read_chunks, read_manifest
+from assistant.textnorm import detect_language
 from assistant.tokenize import tokenize_normalized
 
 
@@ -40,6 +41,7 @@ class Query:
     core_text: str  # the user's own words, normalised
     core_tokens: list[str]  # their tokens, without expansions
     places: list[str] = field(default_factory=list)  # place names the question is about
+    alternatives: dict[str, list[str]] = field(default_factory=dict)  # user token → standard terms meaning it
     vector: np.ndarray | None = None
     expansions: list[str] = field(default_factory=list)
 
@@ -78,6 +80,18 @@ class Retriever:
     def in_vocabulary(self, token: str) -> bool:
         return token in self._df
 
+    def coverage(self, query: Query, tokens: set[str], text: str) -> float:
+        """IDF-weighted share of the user's own words found in a text (a synonym counts).
+
+        Expansions make recall; coverage of what the user actually typed makes precision."""
+        total = covered = 0.0
+        for tok in set(query.core_tokens):
+            weight = self.idf(tok)
+            total += weight
+            if tok in tokens or tok in text or any(alt in text for alt in query.alternatives.get(tok, ())):
+                covered += weight
+        return covered / total if total else 0.0
+
     def _allowed(self, categories: list[str]) -> np.ndarray:
         if not categories:
             return np.ones(self._n, dtype=bool)
@@ -103,6 +117,23 @@ class Retriever:
                 out[self.by_id[cid]] = (float(sim), (float(sim) - mean) / max(std, 0.01))
         return out
 
+    def _balance_languages(self, ranked: list[int], dense: dict[int, tuple[float, float]], query_lang: str) -> list[int]:
+        """Give the best passages in the other language a place near the top when they
+        stand out among their own language (z-score), whatever their raw scores.
+
+        Multilingual-e5 ranks any same-language passage above any other-language one, and
+        BM25 cannot match across languages, so without this a Chinese question never
+        reaches the English passage that answers it.
+        """
+        others = [i for i in ranked if self.chunks[i].lang != query_lang and dense.get(i, (0, -9))[1] >= self.settings.cross_min_z]
+        others.sort(key=lambda i: dense[i][1], reverse=True)
+        others = others[: self.settings.cross_slots]
+        if not others:
+            return ranked
+        rest = [i for i in ranked if i not in others]
+        out = rest[: self.settings.top_k - len(others)] + others + rest[self.settings.top_k - len(others) :]
+        return out
+
     def search(self, query: Query, categories: list[str] | None = None, k: int | None = None) -> list[Hit]:
         categories = categories or []
         k = k or self.settings.candidates
@@ -115,18 +146,35 @@ class Retriever:
             query.vector = self.embedder.query(query.text)
         dense = self._dense(query.vector, categories)
 
+        query_lang = detect_language(query.core_text)
         fused: dict[int, float] = {}
-        dense_order = sorted(dense, key=lambda i: dense[i][1], reverse=True)
-        for rank, idx in enumerate(dense_order):
-            fused[idx] = fused.get(idx, 0.0) + self.settings.dense_weight / (self.settings.rrf_k + rank + 1)
+
+        def add(order: list[int], weight: float) -> None:
+            for rank, idx in enumerate(order):
+                fused[idx] = fused.get(idx, 0.0) + weight / (self.settings.rrf_k + rank + 1)
+
+        for lang in self.langs:
+            order = sorted((i for i in dense if self.chunks[i].lang == lang), key=lambda i: dense[i][0], reverse=True)
+            add(order, self.settings.dense_weight * (1.0 if lang == query_lang else self.settings.cross_weight))
         bm25_order = [int(i) for i in np.argsort(-bm25)[: self.settings.candidates] if bm25[i] > 0]
-        for rank, idx in enumerate(bm25_order):
-            fused[idx] = fused.get(idx, 0.0) + self.settings.bm25_weight / (self.settings.rrf_k + rank + 1)
+        add(bm25_order, self.settings.bm25_weight)
+        ranked = sorted(fused, key=lambda i: fused[i], reverse=True)
+        if self.settings.coverage_weight > 0 and ranked:
+            # Rerank the head: among passages fusion found, prefer those that say what the user asked.
+            head = ranked[: self.settings.rerank_depth]
+            top = fused[head[0]]
+            score = {
+                i: fused[i] / top
+                + self.settings.coverage_weight * self.coverage(query, self.chunk_tokens[i], self.chunks[i].search_text)
+                for i in head
+            }
+            ranked = sorted(head, key=lambda i: score[i], reverse=True) + ranked[len(head) :]
+        ranked = self._balance_languages(ranked, dense, query_lang)
 
         hits = []
-        for idx, score in sorted(fused.items(), key=lambda kv: kv[1], reverse=True)[:k]:
+        for idx in ranked[:k]:
             cos, z = dense.get(idx, (0.0, -3.0))
-            hits.append(Hit(chunk=self.chunks[idx], score=score, dense=cos, dense_z=z, bm25=float(bm25[idx])))
+            hits.append(Hit(chunk=self.chunks[idx], score=fused[idx], dense=cos, dense_z=z, bm25=float(bm25[idx])))
         for rank, hit in enumerate(hits):
             hit.rank = rank
         return hits
