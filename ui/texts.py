@@ -1,0 +1,50 @@
+"""Every string the browser UI shows, in Simplified Chinese, kept together for review."""
+
+from assistant.models import CATEGORY_LABELS, DISCLAIMER
+
+TITLE = "智医助理 · 基层医生知识问答"
+SUBTITLE = "根据本机知识库中的文件回答问题，每句话都标明出处。离线运行，不联网。"
+DISCLAIMER_TEXT = DISCLAIMER  # 仅供参考，不替代临床判断
+
+QUESTION_LABEL = "您的问题"
+PLACEHOLDER = "请输入问题，例如：高血压患者多久随访一次？（按回车键提问）"
+ASK_BUTTON = "提问"
+CLEAR_BUTTON = "清空对话"
+EXAMPLES_LABEL = "常见问题（点击即可提问）："
+EXAMPLE_QUESTIONS = [
+    "智医助理项目经费怎么分担？",
+    "高血压患者多久随访一次？",
+    "血糖低怎么处理？",
+    "急会诊多久到场？",
+    "什么情况要转上级医院？",
+]
+
+CATEGORY_FILTER_LABEL = "资料范围"
+CATEGORY_FILTER_INFO = "只在勾选的类别中查找；全部不勾选时查找全部资料。"
+CATEGORY_CHOICES = [(label, key) for key, label in CATEGORY_LABELS.items()]
+
+WELCOME = "您好！请在下方输入问题，或点击常见问题。回答均摘自知识库中的文件，并附有出处，可点击 [1]、[2] 查看原文。"
+YOU = "问"
+ASSISTANT = "答"
+THINKING = "正在查找资料，请稍候……"
+SOURCES = "来源"
+SECTION = "章节"
+FILE = "文件"
+YEAR = "{year}年"
+NO_YEAR = "年份不详"
+REFUSED_HINT = "知识库中没有可靠依据时，助理不作推测。"
+
+INDEX_MISSING = (
+    "知识库索引尚未建立，暂时无法回答问题。"
+    "请管理员先运行 zhiyi ingest（或 make run）建立索引，然后刷新本页面。"
+)
+INDEX_READY = "知识库已就绪：{documents} 个文件，{chunks} 个段落。"
+ERROR_ANSWER = "抱歉，回答这个问题时出错了，请稍后再试或换一种问法。如果反复出现，请联系管理员（错误类型：{kind}）。"
+EMPTY_QUESTION = "请先输入问题。"
+
+# Terminal output of `zhiyi serve`.
+STARTING = "智医助理正在启动，正在载入知识库……"
+STARTED = "智医助理已启动，请在浏览器中打开：{url}"
+LAN_HINT = "同一局域网内的其他电脑可打开：{url}"
+STOP_HINT = "按 Ctrl+C 停止服务。"
+PORT_BUSY = "无法在 {host}:{port} 启动网页服务（{error}）。端口可能已被占用，请关闭占用该端口的程序，或用 --set port=其他端口 重新启动。"
