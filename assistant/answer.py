@@ -26,6 +26,27 @@ _WANTS_QUANTITY = re.compile(
 _QUANTITY = re.compile(r"\d|[一二两三四五六七八九十百千万半]+\s*(次|个|年|月|周|天|日|小时|分钟|岁|倍|项|类|级|成|%|％|人|元|台)")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
+# Answer typing: what kind of fact the question asks for, and what a sentence holding
+# it must contain. A sentence of the right topic without the asked-for fact is no answer
+# ("硝苯地平一天最多吃几片" is not answered by a list of drug names).
+_ANSWER_TYPES: list[tuple[str, re.Pattern, re.Pattern]] = [
+    (
+        "dose",
+        re.compile(r"剂量|用量|几片|几粒|几支|多少(毫克|mg|克|单位|毫升)|吃多少|打多少|一次吃|最多吃|dose|dosage"),
+        re.compile(r"\d\s*(mg|毫克|g|克|片|粒|支|单位|iu|u\b|ml|毫升)", re.I),
+    ),
+    (
+        "money",
+        re.compile(r"多少钱|价格|价钱|费用是多少|收费多少|多少元|几块钱|补贴多少|报销多少|工资|薪|how much money|price|cost|salary"),
+        re.compile(r"\d\s*(元|万元|亿元|块)|[一二两三四五六七八九十百千万]+\s*(元|万元)|yuan|rmb", re.I),
+    ),
+    (
+        "percent",
+        re.compile(r"百分之|比例|占比|比率|率是多少|率多少|多少%|percentage|rate"),
+        re.compile(r"\d\s*(%|％)|百分之[一二三四五六七八九十百]|[一二三四五六七八九十]成|\d+:\d+"),
+    ),
+]
+
 
 @dataclass
 class Candidate:
@@ -48,10 +69,11 @@ def same_language_confidence(coverage: float, dense_z: float) -> float:
     return _sigmoid(7.0 * (coverage - 0.55) + 0.6 * (dense_z - 1.5))
 
 
-def cross_language_confidence(dense_z: float, dense: float) -> float:
+def cross_language_confidence(dense_z: float) -> float:
     """Evidence in the other language shares no words with the question: how far the
-    passage stands out among its own language (z) has to carry the decision."""
-    return _sigmoid(1.6 * (dense_z - 2.2) + 25 * (dense - 0.80))
+    passage stands out among its own language (z) has to carry the decision. Raw
+    cosines are not comparable across language pairs, so they are left out."""
+    return _sigmoid(3.0 * (dense_z - 2.4))
 
 
 def _lexical_candidates(
@@ -61,12 +83,16 @@ def _lexical_candidates(
     out: list[Candidate] = []
     for hit in passages:
         text = hit.chunk.text
+        idx = retriever.by_id[hit.chunk.id]
+        # A list item ("双上肢收缩压差异>20mmHg") means something only under its lead-in
+        # ("高血压初诊转诊的情况包括"): the passage's coverage counts as well as the sentence's.
+        passage_cov = retriever.coverage(query, retriever.chunk_tokens[idx], normalize(hit.chunk.section) + hit.chunk.search_text)
         for start, end in split_sentences(text, max_chars=settings.max_sentence_chars):
             norm = normalize(text[start:end])
             if len(norm) < 6:
                 continue
             cov = retriever.coverage(query, set(tokenize_normalized(norm)), norm)
-            score = cov + 0.15 / (hit.rank + 1)
+            score = 0.6 * cov + 0.4 * passage_cov + 0.15 / (hit.rank + 1)
             if wants_quantity and _QUANTITY.search(norm):
                 score += 0.2
             out.append(Candidate(hit, start, end, display_text(text[start:end]).strip(), score, cov))
@@ -115,30 +141,40 @@ def compose(
         + [retriever.coverage(query, retriever.chunk_tokens[retriever.by_id[h.chunk.id]], h.chunk.search_text) for h in same[:3]]
     )
     conf_same = same_language_confidence(coverage, same[0].dense_z) if same else 0.0
-    conf_other = cross_language_confidence(other[0].dense_z, other[0].dense) if other else 0.0
+    conf_other = cross_language_confidence(other[0].dense_z) if other else 0.0
     answer.signals = {
         "coverage": round(coverage, 4),
         "dense_z": round(same[0].dense_z, 4) if same else 0.0,
         "dense": round(same[0].dense, 4) if same else 0.0,
         "x_dense_z": round(other[0].dense_z, 4) if other else 0.0,
         "x_dense": round(other[0].dense, 4) if other else 0.0,
+        "sentence_coverage": round(candidates[0].coverage, 4) if candidates else 0.0,
+        "unknown_words": round(_unknown_share(query, retriever), 4),
         "conf_same": round(conf_same, 4),
         "conf_other": round(conf_other, 4),
     }
-    cross = conf_other > conf_same
+    # Same-language evidence that is convincing wins: its words can be checked. Otherwise
+    # an other-language passage that clearly stands out among its own language answers.
+    cross = conf_same < settings.cross_threshold and conf_other >= settings.cross_threshold and conf_other > conf_same
     if cross:
         candidates = _semantic_candidates(query, other[0], retriever, settings, wants_quantity)
-    answer.confidence = round(max(conf_same, conf_other), 4)
+    answer.confidence = round(conf_other if cross else conf_same, 4)
     if not candidates:
         return answer
 
-    missing = _missing_constraints(query, [h.chunk.search_text for h in passages])
-    if missing:
-        answer.message = texts.NOT_FOUND_TERM.format(term="、".join(missing))
-        return answer
     if answer.confidence < settings.refusal_threshold:
         return answer
-    if wants_quantity and not any(_QUANTITY.search(normalize(c.display)) for c in candidates[:3]):
+    # The answer must be the kind of fact asked for: a number for 多少/几/多久, a dose,
+    # a sum of money, a percentage. Only candidates close to the best may stand in.
+    for wanted in filter(None, [_QUANTITY if wants_quantity else None, _asked_type(query.core_text)]):
+        floor = 0.7 * candidates[0].score
+        candidates = [c for c in candidates if c.score >= floor and wanted.search(normalize(c.display))]
+        if not candidates:
+            return answer
+
+    missing = _missing_terms(query, candidates[0], retriever, cross)
+    if missing:
+        answer.message = texts.NOT_FOUND_TERM.format(term="、".join(missing))
         return answer
 
     best = candidates[0]
@@ -193,18 +229,51 @@ def _cite(answer: Answer, chosen: list[Candidate]) -> None:
         answer.message = texts.SEVERAL_SOURCES.format(years="、".join(f"{y}年" for y in years) if years else "不同年份")
 
 
-def _missing_constraints(query: Query, passages: list[str]) -> list[str]:
-    """Numbers, years and place names the question insists on but no passage mentions.
+def _asked_type(question: str) -> re.Pattern | None:
+    for _, asks, holds in _ANSWER_TYPES:
+        if asks.search(question):
+            return holds
+    return None
 
-    "2023年…" or "杭州…" asked of documents that never say 2023 or 杭州 is a question
-    the knowledge base cannot answer, however similar the rest of the wording.
+
+def _unknown_share(query: Query, retriever: Retriever) -> float:
+    """IDF mass of question words the knowledge base never uses (天气, 火锅…)."""
+    tokens = set(query.core_tokens)
+    total = sum(retriever.idf(t) for t in tokens)
+    unknown = sum(retriever.idf(t) for t in tokens if not retriever.in_vocabulary(t))
+    return unknown / total if total else 0.0
+
+
+_YEAR = re.compile(r"(?:19|20)\d{2}(?=年|$|\D)|\d+(?=\s*年)")
+
+
+def _missing_terms(query: Query, best: Candidate, retriever: Retriever, cross: bool) -> list[str]:
+    """What the question insists on that the answering passage does not say.
+
+    - a year ("2023年…") or a place ("杭州…") the passage never names: a question
+      about another time or place;
+    - a noun the knowledge base never uses at all (值班费, 米饭), one typo allowed;
+    - a noun rare in the knowledge base (入院记录, 血钾) missing from the passage: the
+      passage is about the topic but not about the particular thing asked.
+    Nouns and places can only be checked in the question's own language.
     """
-    evidence = " ".join(passages)
-    missing = []
-    for number in _NUMBER.findall(query.core_text):
-        if number not in evidence:
-            missing.append(number)
-    for place in query.places:
-        if place not in evidence:
-            missing.append(place)
-    return missing
+    chunk = best.hit.chunk
+    evidence = normalize(f"{chunk.doc.title} {chunk.section}") + " " + chunk.search_text
+    missing = [y for y in _YEAR.findall(query.core_text) if y not in evidence]
+    if cross:
+        return missing
+
+    def said(term: str) -> bool:
+        return term in evidence or any(alt in evidence for alt in query.alternatives.get(term, ()))
+
+    # A place is usually named once, at the top of its document, not in every passage.
+    document = retriever.document_text(chunk.doc.source)
+    missing += [p for p in query.places if p not in document and not said(p)]
+    for noun in query.nouns:
+        if said(noun) or noun in query.alternatives:
+            continue
+        # Two-character nouns are too often a colloquial word the documents say
+        # otherwise (化验/检查); longer ones name a particular thing (入院记录, 值班费).
+        if not retriever.knows(noun) or (len(noun) >= 3 and retriever.is_rare(noun)):
+            missing.append(noun)
+    return list(dict.fromkeys(missing))

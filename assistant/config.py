@@ -58,7 +58,11 @@ class Settings(BaseModel):
     max_sentence_chars: int = 220
     # Confidence below which the assistant refuses; calibrated on eval/dev.jsonl
     # (see README "拒答阈值").
-    refusal_threshold: float = 0.35
+    refusal_threshold: float = 0.05
+    # Same-language evidence below this confidence lets a standing-out passage in the
+    # other language answer instead (if its own confidence clears this).
+    cross_threshold: float = 0.5
+    rare_share: float = 0.01  # a question noun in fewer passages than this must appear in the answer's passage
     categories: list[str] = Field(default_factory=list)  # empty = all
 
     # Serving.

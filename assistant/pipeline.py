@@ -68,6 +68,7 @@ class Assistant:
                     alternatives.setdefault(tok, []).extend(standards)
         related = [t for t in self.synonyms.related(text) if t.isascii()] if self.settings.use_synonyms else []
         full = " ".join([text, *expansions])
+        places, nouns = _names(text)
         query = Query(
             text=full,
             # BM25 also gets the English names of each concept, so a Chinese question
@@ -75,7 +76,8 @@ class Assistant:
             tokens=tokenize_normalized(" ".join([full, *related])),
             core_text=text,
             core_tokens=tokenize_normalized(text),
-            places=_places(text),
+            places=places,
+            nouns=nouns,
             expansions=expansions,
             alternatives=alternatives,
         )
@@ -123,11 +125,25 @@ def _rewrite_follow_up(follow: str, previous: str) -> str:
 _posseg = None
 
 
-def _places(text: str) -> list[str]:
-    """Place names (jieba's ns tag) mentioned in a question."""
+_QUESTION_CHARS = re.compile(r"[几多啥咋怎吗么哪谁]")
+
+
+def _names(text: str) -> tuple[list[str], list[str]]:
+    """Place names (jieba's ns tag) and Chinese nouns a question names.
+
+    A question about a place or a thing the knowledge base never mentions (杭州…, 值班费)
+    cannot be answered from it, however close the rest of its wording comes."""
     global _posseg
     if _posseg is None:
         import jieba.posseg
 
         _posseg = jieba.posseg.POSTokenizer(_jieba())
-    return [w.word for w in _posseg.cut(text) if w.flag == "ns" and len(w.word) >= 2]
+    places, nouns = [], []
+    for word in _posseg.cut(text, HMM=False):  # HMM guesses glue words into fake nouns (人能)
+        if len(word.word) < 2 or word.word.isascii() or _QUESTION_CHARS.search(word.word):
+            continue
+        if word.flag == "ns":
+            places.append(word.word)
+        elif word.flag in ("n", "nz", "nr", "nt", "ng"):
+            nouns.append(word.word)
+    return places, nouns

@@ -42,6 +42,7 @@ class Query:
     core_tokens: list[str]  # their tokens, without expansions
     places: list[str] = field(default_factory=list)  # place names the question is about
     alternatives: dict[str, list[str]] = field(default_factory=dict)  # user token → standard terms meaning it
+    nouns: list[str] = field(default_factory=list)  # nouns the question names (checked against the evidence)
     vector: np.ndarray | None = None
     expansions: list[str] = field(default_factory=list)
 
@@ -73,12 +74,39 @@ class Retriever:
                 df[tok] = df.get(tok, 0) + 1
         self._df = df
         self._n = len(self.chunks)
+        self._documents: dict[str, str] = {}
+        self._by_length: dict[int, list[str]] = {}
+        for tok in df:
+            self._by_length.setdefault(len(tok), []).append(tok)
 
     def idf(self, token: str) -> float:
-        return math.log(1 + (self._n - self._df.get(token, 0) + 0.5) / (self._df.get(token, 0) + 0.5))
+        return self.idf_of_df(self._df.get(token, 0))
+
+    def idf_of_df(self, df: int) -> float:
+        return math.log(1 + (self._n - df + 0.5) / (df + 0.5))
 
     def in_vocabulary(self, token: str) -> bool:
         return token in self._df
+
+    def knows(self, term: str) -> bool:
+        """Whether the knowledge base uses this word, allowing one wrong character
+        (village doctors type 病列 for 病例)."""
+        if term in self._df:
+            return True
+        for word in self._by_length.get(len(term), ()):
+            # Two-character words must keep their first character (病列 → 病例).
+            if sum(a != b for a, b in zip(word, term)) <= 1 and (len(term) > 2 or word[0] == term[0]):
+                return True
+        return False
+
+    def document_text(self, source: str) -> str:
+        if source not in self._documents:
+            self._documents[source] = "\n".join(c.search_text for c in self.chunks if c.doc.source == source)
+        return self._documents[source]
+
+    def is_rare(self, term: str) -> bool:
+        """In at most ~1% of passages: specific enough that an answer must mention it."""
+        return self._df.get(term, 0) <= max(1, self._n * self.settings.rare_share)
 
     def coverage(self, query: Query, tokens: set[str], text: str) -> float:
         """IDF-weighted share of the user's own words found in a text (a synonym counts).

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
-# A sentence ends at a terminator, plus any closing quotes/brackets after it.
-_END_ZH = re.compile(r"[。！？；!?;…]+[”’」』）)\]]*|\n+")
+# A sentence ends at a terminator, plus any closing quotes/brackets after it. Semicolons
+# join the items of one enumerating sentence, so they only split an over-long one.
+_END_ZH = re.compile(r"[。！？!?…]+[”’」』）)\]]*|\n+")
+_SEMICOLON = re.compile(r"[；;]")
 _END_EN = re.compile(r"(?<=[a-z0-9\)”\"'])[.!?]+[\"”’)]*(?=\s+[A-Z“\"(0-9])")
 _SOFT_BREAK = re.compile(r"[，,、：:]")
 
@@ -24,11 +26,12 @@ def split_sentences(text: str, max_chars: int = 220) -> list[tuple[int, int]]:
 
 
 def _hard_wrap(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:
-    """Split an over-long run at the last soft break (comma) before the limit."""
+    """Split an over-long run at the last semicolon, else comma, before the limit."""
     out = []
     while end - start > max_chars:
         window = text[start : start + max_chars]
-        breaks = [m.end() for m in _SOFT_BREAK.finditer(window) if m.end() > max_chars // 3]
+        breaks = [m.end() for m in _SEMICOLON.finditer(window) if m.end() > max_chars // 3]
+        breaks = breaks or [m.end() for m in _SOFT_BREAK.finditer(window) if m.end() > max_chars // 3]
         cut = start + (breaks[-1] if breaks else max_chars)
         out.append((start, cut))
         start = cut

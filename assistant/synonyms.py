@@ -47,10 +47,9 @@ class SynonymTable:
         return out
 
     def terms(self) -> set[str]:
-        out = set(self.expansions)
-        for standards in self.expansions.values():
-            out.update(standards)
-        return out
+        """Standard terms, for the segmenter's dictionary. Colloquial variants stay out:
+        as dictionary words they glue question words together (多久随访)."""
+        return set(self.groups)
 
     def expand(self, normalized_query: str) -> list[str]:
         """Standard terms the query implies but does not already contain, longest variants first."""
