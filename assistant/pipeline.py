@@ -59,7 +59,7 @@ class Assistant:
         if previous and len(core) <= 14 and _FOLLOW_UP.search(core):
             # Carry the subject of the conversation: "那糖尿病呢" after a question on
             # hypertension follow-up becomes a question on diabetes follow-up.
-            text = _rewrite_follow_up(core, normalize(previous[-1]))
+            text = self._rewrite_follow_up(core, normalize(previous[-1]))
         expansions = self.synonyms.expand(text) if self.settings.use_synonyms else []
         alternatives: dict[str, list[str]] = {}
         for variant, standards in self.synonyms.expansions.items():
@@ -101,6 +101,22 @@ class Assistant:
         answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
         return answer
 
+    def _rewrite_follow_up(self, follow: str, previous: str) -> str:
+        """Carry the conversation's question over to the follow-up's subject.
+
+        "那糖尿病呢" after "高血压患者多久随访一次" swaps the topic (the previous
+        question's first noun) → "糖尿病多久随访一次"; "老年人的话" narrows it →
+        "老年人 高血压降压目标是多少"."""
+        narrows = bool(re.search(r"^(如果是|要是|对于)|的话[?？。]?$", follow))
+        subject = re.sub(r"^(那么|那个|那|还有|如果是|要是|换成|对于|what about|and )|(呢|的话)?[?？。]?$", "", follow).strip()
+        subject = re.sub(r"的$", "", subject)
+        if not subject:
+            return previous
+        _, nouns = _names(previous)
+        if narrows or not nouns:
+            return f"{subject} {previous}"
+        return previous.replace(nouns[0], subject, 1)
+
     def _distinct(self, hits: list[Hit]) -> list[Hit]:
         """Drop passages that repeat a better-ranked one (several versions of one plan)."""
         kept: list[Hit] = []
@@ -114,12 +130,6 @@ class Assistant:
         for rank, hit in enumerate(kept):
             hit.rank = rank
         return kept
-
-
-def _rewrite_follow_up(follow: str, previous: str) -> str:
-    new_subject = re.sub(r"^(那么|那个|那|还有|如果是|要是|换成|对于|what about|and )|(呢|的话)?[?？。]?$", "", follow).strip()
-    new_subject = re.sub(r"的$", "", new_subject)
-    return f"{new_subject} {previous}" if new_subject else previous
 
 
 _posseg = None

@@ -52,7 +52,7 @@ def add_words(words: Iterable[str]) -> None:
         for word in words:
             word = normalize(word)
             if len(word) >= 2 and word not in _user_words:
-                tok.add_word(word, freq=2000)
+                tok.add_word(word, freq=2000, tag="n")
                 _user_words.add(word)
 
 
