@@ -243,7 +243,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
         outputs = [turns, chat, question, status]
         common = dict(outputs=outputs, show_progress="hidden", concurrency_id="ask")
-        ask.click(respond, inputs=[question, categories, turns], **common)
+        ask.click(respond, inputs=[question, categories, turns], api_name="ask", **common)
         question.submit(respond, inputs=[question, categories, turns], **common)
         for button, example in zip(example_buttons, texts.EXAMPLE_QUESTIONS):
             button.click(_example_handler(respond, example), inputs=[categories, turns], **common)

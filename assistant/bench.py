@@ -1,0 +1,136 @@
+"""``zhiyi bench``: index build speed, query latency and the serving process's memory.
+
+Prints its figures with the machine they were measured on; nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from assistant.config import PROJECT_ROOT, Settings
+
+DEFAULT_QUESTIONS = PROJECT_ROOT / "bench" / "questions.txt"
+
+
+def machine() -> str:
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu} · {os.cpu_count()} 核 · Python {platform.python_version()} · {platform.system()}"
+
+
+def _percentiles(values: list[float]) -> str:
+    arr = np.array(values)
+    return f"p50 {np.percentile(arr, 50):7.1f} ms   p95 {np.percentile(arr, 95):7.1f} ms   max {arr.max():7.1f} ms"
+
+
+def bench_build(settings: Settings) -> None:
+    from ingest.index import build_index
+
+    with tempfile.TemporaryDirectory(prefix="zhiyi-bench-") as tmp:
+        cold = settings.with_overrides({"index_dir": Path(tmp) / "index"})
+        started = time.perf_counter()
+        report = build_index(cold)
+        seconds = time.perf_counter() - started
+        print(f"建索引（冷启动，无缓存）：{report.documents} 个文档，{report.chunks} 个段落，"
+              f"{seconds:.1f} s，{report.chunks / seconds:.1f} 段落/秒")
+        started = time.perf_counter()
+        again = build_index(cold)
+        print(f"重复建索引（文档未变）：{time.perf_counter() - started:.2f} s，重新向量化 {again.embedded} 段")
+
+
+def bench_queries(settings: Settings, questions: list[str]) -> None:
+    from assistant.pipeline import Assistant
+
+    started = time.perf_counter()
+    assistant = Assistant(settings)
+    assistant.retriever()
+    print(f"加载索引与模型：{time.perf_counter() - started:.2f} s")
+    for q in questions[:3]:  # warm-up: first calls pay for lazy initialisation
+        assistant.ask(q)
+    retrieval, end_to_end = [], []
+    for _ in range(3):
+        for q in questions:
+            t = time.perf_counter()
+            assistant.retrieve(q)
+            retrieval.append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            assistant.ask(q)
+            end_to_end.append((time.perf_counter() - t) * 1000)
+    print(f"检索延迟（{len(retrieval)} 次）：   {_percentiles(retrieval)}")
+    print(f"端到端延迟（{len(end_to_end)} 次）： {_percentiles(end_to_end)}")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def bench_serving(settings: Settings, questions: list[str]) -> None:
+    """Start `zhiyi serve`, load the page, ask through its HTTP API, read the peak RSS."""
+    import urllib.request
+
+    port = _free_port()
+    env = {**os.environ, "ZHIYI_PORT": str(port), "ZHIYI_INDEX_DIR": str(settings.index_dir),
+           "ZHIYI_KNOWLEDGE_DIR": str(settings.knowledge_dir)}
+    proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.time() + 180
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(url, timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            print("服务未能在 180 秒内启动")
+            return
+        from gradio_client import Client
+
+        client = Client(url, verbose=False)
+        latencies = []
+        for q in questions:
+            t = time.perf_counter()
+            client.predict(q, [], api_name="/ask")
+            latencies.append((time.perf_counter() - t) * 1000)
+        print(f"经 HTTP 提问（{len(latencies)} 次）：  {_percentiles(latencies)}")
+        print(f"服务进程峰值内存（VmHWM）：{_peak_rss_mb(proc.pid):.0f} MB")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def run(settings: Settings, args) -> int:
+    path = Path(args.questions) if getattr(args, "questions", None) else DEFAULT_QUESTIONS
+    questions = [q.strip() for q in path.read_text(encoding="utf-8").splitlines() if q.strip()]
+    print(f"机器：{machine()}")
+    print(f"向量模型：{settings.embed_backend} {settings.embed_model}".rstrip())
+    if not getattr(args, "skip_build", False):
+        bench_build(settings)
+    bench_queries(settings, questions)
+    bench_serving(settings, questions)
+    return 0
