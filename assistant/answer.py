@@ -42,7 +42,7 @@ _ANSWER_TYPES: list[tuple[str, re.Pattern, re.Pattern]] = [
     ),
     (
         "percent",
-        re.compile(r"百分之|比例|占比|比率|率是多少|率多少|多少%|percentage|rate"),
+        re.compile(r"百分之|比例|占比|比率|率.{0,6}(多少|几)|多少%|percentage|rate"),
         re.compile(r"\d\s*(%|％)|百分之[一二三四五六七八九十百]|[一二三四五六七八九十]成|\d+:\d+"),
     ),
 ]
@@ -56,6 +56,15 @@ class Candidate:
     display: str
     score: float
     coverage: float
+
+
+_ENUMERATOR = re.compile(r"^\s*(?:\d{1,2}\s*[.、．]|[(（]\s*[0-9一二三四五六七八九十]{1,3}\s*[)）]|[①-⑳]|[一二三四五六七八九十]{1,3}\s*[、.．])\s*(?=\S)")
+
+
+def _reading_form(sentence: str) -> str:
+    """An answer sentence as a reader sees it: simplified, no pinyin, no list number
+    ("1. 高血压患者…" → "高血压患者…"); still a substring of its passage's reading form."""
+    return _ENUMERATOR.sub("", display_text(sentence).strip())
 
 
 def _sigmoid(x: float) -> float:
@@ -95,7 +104,7 @@ def _lexical_candidates(
             score = 0.6 * cov + 0.4 * passage_cov + 0.15 / (hit.rank + 1)
             if wants_quantity and _QUANTITY.search(norm):
                 score += 0.2
-            out.append(Candidate(hit, start, end, display_text(text[start:end]).strip(), score, cov))
+            out.append(Candidate(hit, start, end, _reading_form(text[start:end]), score, cov))
     out.sort(key=lambda c: c.score, reverse=True)
     return out
 
@@ -113,7 +122,7 @@ def _semantic_candidates(query: Query, hit: Hit, retriever: Retriever, settings:
         score = float(sim)
         if wants_quantity and _QUANTITY.search(text[start:end]):
             score += 0.02
-        out.append(Candidate(hit, start, end, display_text(text[start:end]).strip(), score, 0.0))
+        out.append(Candidate(hit, start, end, _reading_form(text[start:end]), score, 0.0))
     out.sort(key=lambda c: c.score, reverse=True)
     return out
 
@@ -141,13 +150,20 @@ def compose(
         + [retriever.coverage(query, retriever.chunk_tokens[retriever.by_id[h.chunk.id]], h.chunk.search_text) for h in same[:3]]
     )
     conf_same = same_language_confidence(coverage, same[0].dense_z) if same else 0.0
-    conf_other = cross_language_confidence(other[0].dense_z) if other else 0.0
+    # Other-language evidence: its standing among its own language, or, for concepts the
+    # synonym list names in both languages, the question's words it covers.
+    other_coverage = max(
+        (retriever.coverage(query, retriever.chunk_tokens[retriever.by_id[h.chunk.id]], h.chunk.search_text) for h in other[:3]),
+        default=0.0,
+    )
+    conf_other = max(cross_language_confidence(other[0].dense_z), same_language_confidence(other_coverage, other[0].dense_z)) if other else 0.0
     answer.signals = {
         "coverage": round(coverage, 4),
         "dense_z": round(same[0].dense_z, 4) if same else 0.0,
         "dense": round(same[0].dense, 4) if same else 0.0,
         "x_dense_z": round(other[0].dense_z, 4) if other else 0.0,
         "x_dense": round(other[0].dense, 4) if other else 0.0,
+        "x_coverage": round(other_coverage, 4),
         "sentence_coverage": round(candidates[0].coverage, 4) if candidates else 0.0,
         "unknown_words": round(_unknown_share(query, retriever), 4),
         "conf_same": round(conf_same, 4),

@@ -61,11 +61,14 @@ class Assistant:
             # hypertension follow-up becomes a question on diabetes follow-up.
             text = self._rewrite_follow_up(core, normalize(previous[-1]))
         expansions = self.synonyms.expand(text) if self.settings.use_synonyms else []
+        # Each word of a known concept may be matched by any other way of saying it,
+        # in either language: "hypertension" is covered by a passage that says 高血压.
         alternatives: dict[str, list[str]] = {}
-        for variant, standards in self.synonyms.expansions.items():
-            if variant in text:
-                for tok in tokenize_normalized(variant):
-                    alternatives.setdefault(tok, []).extend(standards)
+        for standard, members in self.synonyms.groups.items():
+            present = [m for m in members if m in text]
+            for member in present:
+                for tok in tokenize_normalized(member):
+                    alternatives.setdefault(tok, []).extend(m for m in members if m != member)
         related = [t for t in self.synonyms.related(text) if t.isascii()] if self.settings.use_synonyms else []
         full = " ".join([text, *expansions])
         places, nouns = _names(text)
