@@ -36,6 +36,11 @@ _ANSWER_TYPES: list[tuple[str, re.Pattern, re.Pattern]] = [
         re.compile(r"\d\s*(mg|毫克|g|克|片|粒|支|单位|iu|u\b|ml|毫升)", re.I),
     ),
     (
+        "duration",
+        re.compile(r"多久|多长时间|多少天|几天|几周|几个月|多少小时|几小时|几个小时|多少分钟|how (long|soon|often)"),
+        re.compile(r"(\d|[一二两三四五六七八九十半])\s*(个)?\s*(分钟|小时|天|日|周|星期|月|年|min|h\b|hour|day|week|month|year)|每(天|日|周|月|年|季度)|立即|随时", re.I),
+    ),
+    (
         "money",
         re.compile(r"多少钱|价格|价钱|费用是多少|收费多少|多少元|几块钱|补贴多少|报销多少|工资|薪|how much money|price|cost|salary"),
         re.compile(r"\d\s*(元|万元|亿元|块)|[一二两三四五六七八九十百千万]+\s*(元|万元)|yuan|rmb", re.I),
@@ -183,7 +188,7 @@ def compose(
     # The answer must be the kind of fact asked for: a number for 多少/几/多久, a dose,
     # a sum of money, a percentage. Only candidates close to the best may stand in.
     for wanted in filter(None, [_QUANTITY if wants_quantity else None, _asked_type(query.core_text)]):
-        floor = 0.7 * candidates[0].score
+        floor = 0.5 * candidates[0].score
         candidates = [c for c in candidates if c.score >= floor and wanted.search(normalize(c.display))]
         if not candidates:
             return answer
