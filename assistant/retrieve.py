@@ -190,7 +190,7 @@ class Retriever:
         if self.settings.coverage_weight > 0 and ranked:
             # Rerank the head: among passages fusion found, prefer those that say what the user asked.
             head = ranked[: self.settings.rerank_depth]
-            top = fused[head[0]]
+            top = fused[head[0]] or 1.0  # every list may be empty (dense_weight=0, no shared words)
             score = {
                 i: fused[i] / top
                 + self.settings.coverage_weight * self.coverage(query, self.chunk_tokens[i], self.chunks[i].search_text)

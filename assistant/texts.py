@@ -3,5 +3,7 @@
 NOT_FOUND = "知识库中没有找到相关内容，无法回答这个问题。请换一种问法，或咨询上级医院/相关部门。"
 NOT_FOUND_TERM = "知识库中没有找到关于「{term}」的相关内容，无法回答这个问题。以下不作推测。"
 EMPTY_QUESTION = "请输入问题。"
-SEVERAL_SOURCES = "以下内容来自不同文件（{years}），规定可能不一致，请分别查看出处并以最新的正式文件为准。"
+# Shown when the answer draws on several documents: each keeps its own citation and year,
+# and the assistant does not decide between them.
+SEVERAL_SOURCES = "以下内容来自不同文件（{years}），已分别标明出处和年份；如说法不一致，请对照原文，结合本地现行规定判断。"
 NO_INDEX = "知识库索引尚未建立，请先运行 zhiyi ingest（或 make run）。"

@@ -85,6 +85,15 @@ digests: 随访
 2. 糖尿病患者随访时，如空腹血糖≥16.7mmol/L或血糖≤3.9mmol/L，须在处理后紧急转诊。
 """
 
+COUNTY_RULE = """---
+title: 某县慢病管理工作方案（测试）
+category: management
+year: 2012
+---
+一、随访要求
+本县高血压患者每年随访不少于2次，由村医上门完成。
+"""
+
 SYNONYMS = "高血压\t血压高\n糖尿病\t血糖高\n转诊\t转上级医院\n新型农村合作医疗\t新农合|new rural cooperative medical\n"
 
 
@@ -95,6 +104,7 @@ def write_corpus(root: Path) -> Path:
     (knowledge / "docs" / "traditional.txt").write_text(TRADITIONAL, encoding="utf-8")
     (knowledge / "docs" / "english.txt").write_text(ENGLISH, encoding="utf-8")
     (knowledge / "guideline.md").write_text(GUIDELINE, encoding="utf-8")
+    (knowledge / "county.md").write_text(COUNTY_RULE, encoding="utf-8")
     (knowledge / "synonyms.tsv").write_text(SYNONYMS, encoding="utf-8")
     return knowledge
 

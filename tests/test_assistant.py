@@ -52,6 +52,17 @@ def test_colloquial_words_reach_formal_text(assistant):
     assert answer.citations[0].category == "chronic" and answer.citations[0].year == 2017
 
 
+def test_sources_that_disagree_are_both_shown_with_their_years(assistant):
+    answer = assistant.ask("高血压患者每年随访几次")
+    assert not answer.refused
+    by_source = {c.source: c for c in answer.citations}
+    assert {"guideline.md", "county.md"} <= by_source.keys()
+    assert by_source["guideline.md"].year == 2017 and by_source["county.md"].year == 2012
+    text = " ".join(s.text for s in answer.sentences)
+    assert "4次" in text and "2次" in text
+    assert "2012年" in answer.message and "2017年" in answer.message
+
+
 def test_traditional_document_answers_a_simplified_question(assistant):
     answer = assistant.ask("双向转诊制度几年内实现社区首诊")
     assert not answer.refused

@@ -96,7 +96,7 @@ def test_bad_files_are_reported_and_the_rest_is_indexed(tmp_path):
     assert "二进制" in reasons["bad/binary.txt"]
     assert "Word" in reasons["bad/broken.docx"] and "Word" in reasons["bad/broken2.docx"]
     assert "bad/gbk.txt" not in reasons  # GBK is a supported encoding, not a failure
-    assert report.swapped and report.documents == 5
+    assert report.swapped and report.documents == 6
     chunks = read_chunks(current_build(tmp_path / "index"))
     assert any("首诊负责制度" in c.text for c in chunks)
     assert {c.doc.source for c in chunks} >= {"docs/plan.txt", "guideline.md", "bad/gbk.txt"}
