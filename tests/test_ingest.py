@@ -144,3 +144,30 @@ def test_a_corpus_with_nothing_usable_keeps_the_previous_index(tmp_path):
     report = build_index(settings)
     assert not report.swapped and report.problems[0].reason == "文件为空"
     assert current_build(settings.index_dir).name == good.build
+
+
+def test_html_docx_and_pdf_are_read(tmp_path):
+    import docx
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    (tmp_path / "page.html").write_text(
+        "<html><head><title>通知</title><script>var ad=1;</script></head><body><nav>首页 | 登录</nav>"
+        "<p>乡村医生每季度参加一次业务培训。</p><footer>版权所有</footer></body></html>",
+        encoding="utf-8",
+    )
+    document = docx.Document()
+    document.add_paragraph("一、工作要求")
+    document.add_paragraph("村卫生室每月开展一次药品盘点。")
+    document.save(str(tmp_path / "plan.docx"))
+    fig = plt.figure()
+    fig.text(0.1, 0.5, "Village clinics report stock levels every month.")
+    fig.savefig(tmp_path / "report.pdf")
+    plt.close(fig)
+
+    html = load_document(tmp_path / "page.html").text
+    assert "业务培训" in html and "var ad" not in html and "登录" not in html
+    assert "药品盘点" in load_document(tmp_path / "plan.docx").text
+    assert "stock levels" in load_document(tmp_path / "report.pdf").text
