@@ -176,7 +176,11 @@ def compose(
     }
     # Same-language evidence that is convincing wins: its words can be checked. Otherwise
     # an other-language passage that clearly stands out among its own language answers.
-    cross = conf_same < settings.cross_threshold and conf_other >= settings.cross_threshold and conf_other > conf_same
+    # With no same-language passage at all (an English question over Chinese guidelines),
+    # the other language is all there is and only the refusal threshold applies.
+    cross = conf_other > conf_same and (
+        not same or (conf_same < settings.cross_threshold and conf_other >= settings.cross_threshold)
+    )
     if cross:
         candidates = _semantic_candidates(query, other[0], retriever, settings, wants_quantity)
     answer.confidence = round(conf_other if cross else conf_same, 4)

@@ -60,16 +60,19 @@ class Assistant:
             # Carry the subject of the conversation: "那糖尿病呢" after a question on
             # hypertension follow-up becomes a question on diabetes follow-up.
             text = self._rewrite_follow_up(core, normalize(previous[-1]))
-        expansions = self.synonyms.expand(text) if self.settings.use_synonyms else []
+        # Synonyms are matched on the text plus base forms of its English words
+        # ("followed up" → "follow up"), so an inflected English question finds its concept.
+        match_text = f"{text} {_english_base_forms(text)}"
+        expansions = self.synonyms.expand(match_text) if self.settings.use_synonyms else []
         # Each word of a known concept may be matched by any other way of saying it,
         # in either language: "hypertension" is covered by a passage that says 高血压.
         alternatives: dict[str, list[str]] = {}
         for standard, members in self.synonyms.groups.items():
-            present = [m for m in members if m in text]
+            present = [m for m in members if m in match_text]
             for member in present:
                 for tok in tokenize_normalized(member):
                     alternatives.setdefault(tok, []).extend(m for m in members if m != member)
-        related = [t for t in self.synonyms.related(text) if t.isascii()] if self.settings.use_synonyms else []
+        related = [t for t in self.synonyms.related(match_text) if t.isascii()] if self.settings.use_synonyms else []
         full = " ".join([text, *expansions])
         places, nouns = _names(text)
         query = Query(
@@ -136,6 +139,17 @@ class Assistant:
 
 
 _posseg = None
+
+
+def _english_base_forms(text: str) -> str:
+    out = []
+    for word in re.findall(r"[a-z]+", text):
+        for suffix, repl in (("ies", "y"), ("ied", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+            if len(word) > len(suffix) + 2 and word.endswith(suffix):
+                word = word[: -len(suffix)] + repl
+                break
+        out.append(word)
+    return " ".join(out)
 
 
 _QUESTION_CHARS = re.compile(r"[几多啥咋怎吗么哪谁]")

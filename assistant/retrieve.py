@@ -145,7 +145,9 @@ class Retriever:
                 out[self.by_id[cid]] = (float(sim), (float(sim) - mean) / max(std, 0.01))
         return out
 
-    def _balance_languages(self, ranked: list[int], dense: dict[int, tuple[float, float]], query_lang: str) -> list[int]:
+    def _balance_languages(
+        self, ranked: list[int], dense: dict[int, tuple[float, float]], query_lang: str, query: Query
+    ) -> list[int]:
         """Give the best passages in the other language a place near the top when they
         stand out among their own language (z-score), whatever their raw scores.
 
@@ -153,8 +155,15 @@ class Retriever:
         BM25 cannot match across languages, so without this a Chinese question never
         reaches the English passage that answers it.
         """
-        others = [i for i in ranked if self.chunks[i].lang != query_lang and dense.get(i, (0, -9))[1] >= self.settings.cross_min_z]
-        others.sort(key=lambda i: dense[i][1], reverse=True)
+        def admitted(i: int) -> bool:
+            # Standing out among its language, or saying the question's concepts in its
+            # own words (via the synonym list: hypertension → 高血压).
+            return dense.get(i, (0, -9))[1] >= self.settings.cross_min_z or (
+                query.alternatives and self.coverage(query, self.chunk_tokens[i], self.chunks[i].search_text) >= 0.5
+            )
+
+        others = [i for i in ranked if self.chunks[i].lang != query_lang and admitted(i)]
+        others.sort(key=lambda i: dense.get(i, (0, -9))[1], reverse=True)
         others = others[: self.settings.cross_slots]
         if not others:
             return ranked
@@ -197,7 +206,7 @@ class Retriever:
                 for i in head
             }
             ranked = sorted(head, key=lambda i: score[i], reverse=True) + ranked[len(head) :]
-        ranked = self._balance_languages(ranked, dense, query_lang)
+        ranked = self._balance_languages(ranked, dense, query_lang, query)
 
         hits = []
         for idx in ranked[:k]:
