@@ -95,12 +95,7 @@ def score_item(item: EvalItem, answer: Answer, passage_text: Mapping[str, str] |
     missing = missing_groups(item.answer_keywords, answer_text)
     ranked = [passage_text.get(cid, "") for cid in answer.retrieved]
     return ItemResult(
-        id=item.id,
-        category=item.category,
-        question=item.question,
-        expect_refusal=item.expect_refusal,
-        answer_keywords=item.answer_keywords,
-        evidence=item.evidence,
+        **_item_fields(item),
         refused=answer.refused,
         message=answer.message,
         answer_text=answer_text,
@@ -119,15 +114,22 @@ def score_item(item: EvalItem, answer: Answer, passage_text: Mapping[str, str] |
     )
 
 
+def _item_fields(item: EvalItem) -> dict:
+    """What every result repeats from its item."""
+    return {
+        "id": item.id,
+        "category": item.category,
+        "question": item.question,
+        "expect_refusal": item.expect_refusal,
+        "answer_keywords": item.answer_keywords,
+        "evidence": item.evidence,
+    }
+
+
 def failed_result(item: EvalItem, error: Exception) -> ItemResult:
     """An item whose question raised: counted as wrong, never silently dropped."""
     return ItemResult(
-        id=item.id,
-        category=item.category,
-        question=item.question,
-        expect_refusal=item.expect_refusal,
-        answer_keywords=item.answer_keywords,
-        evidence=item.evidence,
+        **_item_fields(item),
         refused=False,
         missing_keywords=item.answer_keywords,
         error=f"{type(error).__name__}: {error}",
