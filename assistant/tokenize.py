@@ -28,7 +28,7 @@ _STOP_EN = set(
 _TOKEN_OK = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
 # Question words and bare counts ("哪几个", "十六个", "多少") say what kind of answer is
 # wanted, not what it is about: they are kept out of matching.
-_NOT_TOPICAL = re.compile(r"[几哪啥咋怎吗]|多少|^[零一二两三四五六七八九十百千万半]+[个位项次条种类级字岁年月天周份人名家例]?$")
+_NOT_TOPICAL = re.compile(r"[几哪啥咋怎吗]|多少|^[零一二两三四五六七八九十百千万半]+[个字]?$")
 _EN_WORD = re.compile(r"[a-z][a-z0-9\-]*|\d+(?:\.\d+)?")
 
 _lock = threading.Lock()

@@ -33,8 +33,19 @@ from ingest.clean import clean_lines
 from ingest.dedup import drop_near_duplicates
 from ingest.load import SUPPORTED, LoadError, RawDocument, load_document
 
-# Bump when chunking or cleaning changes, so an old build is never mistaken for current.
-PIPELINE_VERSION = "3"
+# The code that shapes an index is part of its fingerprint: after a change to cleaning,
+# chunking or tokenisation, `make run` rebuilds (cheaply: vectors are cached by text).
+_SHAPING_CODE = [
+    *sorted((Path(__file__).parent).glob("*.py")),
+    *(Path(__file__).parent.parent / "assistant" / name for name in ("tokenize.py", "textnorm.py", "sentences.py", "store.py")),
+]
+
+
+def _code_version() -> str:
+    digest = hashlib.sha1()
+    for path in _SHAPING_CODE:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 Progress = Callable[[str], None]
 
 
@@ -124,7 +135,7 @@ class EmbeddingCache:
 def _fingerprint(settings: Settings, embedder_name: str, doc_hashes: dict[str, str], synonyms: bytes) -> str:
     material = json.dumps(
         {
-            "pipeline": PIPELINE_VERSION,
+            "code": _code_version(),
             "embedder": embedder_name,
             "chunk": [settings.chunk_size, settings.chunk_max, settings.chunk_min, settings.dedup_threshold],
             "docs": doc_hashes,
