@@ -106,7 +106,12 @@ def _lexical_candidates(
             if len(norm) < 6:
                 continue
             cov = retriever.coverage(query, set(tokenize_normalized(norm)), norm)
-            score = 0.6 * cov + 0.4 * passage_cov + 0.15 / (hit.rank + 1)
+            score = (
+                settings.sentence_weight * cov
+                + (1 - settings.sentence_weight) * passage_cov
+                + settings.rank_prior / (hit.rank + 1)
+                + settings.dense_prior * min(max(hit.dense_z, 0.0), 4.0) / 4.0
+            )
             if wants_quantity and _QUANTITY.search(norm):
                 score += 0.2
             out.append(Candidate(hit, start, end, _reading_form(text[start:end]), score, cov))

@@ -55,6 +55,11 @@ class Settings(BaseModel):
 
     # Answer.
     max_sentences: int = 3
+    # Sentence scoring: its own coverage of the question vs its passage's, a prior for the
+    # passage's rank, and for how far the passage stands out semantically (dense z).
+    sentence_weight: float = 0.6
+    rank_prior: float = 0.15
+    dense_prior: float = 0.2
     max_sentence_chars: int = 220
     # Confidence below which the assistant refuses; calibrated on eval/dev.jsonl
     # (see README "拒答阈值").
