@@ -95,6 +95,8 @@ def _lexical_candidates(
     wants_quantity: bool,
 ) -> list[Candidate]:
     out: list[Candidate] = []
+    # Values the question quotes ("140/90算高血压吗") point at the sentence that states them.
+    numbers = set(_NUMBER.findall(query.core_text))
     for hit in passages:
         text = hit.chunk.text
         idx = retriever.by_id[hit.chunk.id]
@@ -114,6 +116,8 @@ def _lexical_candidates(
             )
             if wants_quantity and _QUANTITY.search(norm):
                 score += 0.2
+            if numbers:
+                score += 0.2 * len(numbers & set(_NUMBER.findall(norm))) / len(numbers)
             out.append(Candidate(hit, start, end, _reading_form(text[start:end]), score, cov))
     out.sort(key=lambda c: c.score, reverse=True)
     return out
