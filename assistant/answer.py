@@ -99,10 +99,9 @@ def _lexical_candidates(
     numbers = set(_NUMBER.findall(query.core_text))
     for hit in passages:
         text = hit.chunk.text
-        idx = retriever.by_id[hit.chunk.id]
         # A list item ("双上肢收缩压差异>20mmHg") means something only under its lead-in
         # ("高血压初诊转诊的情况包括"): the passage's coverage counts as well as the sentence's.
-        passage_cov = retriever.coverage(query, retriever.chunk_tokens[idx], normalize(hit.chunk.section) + hit.chunk.search_text)
+        passage_cov = retriever.passage_coverage(query, hit.chunk)
         for start, end in split_sentences(text, max_chars=settings.max_sentence_chars):
             norm = normalize(text[start:end])
             if len(norm) < 6:
@@ -158,18 +157,13 @@ def compose(
     other = sorted((h for h in passages if h.chunk.lang != query_lang), key=lambda h: h.dense_z, reverse=True)
 
     candidates = _lexical_candidates(query, same, retriever, settings, wants_quantity)
-    coverage = max((c.coverage for c in candidates[:5]), default=0.0)
     coverage = max(
-        [coverage]
-        + [retriever.coverage(query, retriever.chunk_tokens[retriever.by_id[h.chunk.id]], h.chunk.search_text) for h in same[:3]]
+        [c.coverage for c in candidates[:5]] + [retriever.passage_coverage(query, h.chunk) for h in same[:3]], default=0.0
     )
     conf_same = same_language_confidence(coverage, same[0].dense_z) if same else 0.0
     # Other-language evidence: its standing among its own language, or, for concepts the
     # synonym list names in both languages, the question's words it covers.
-    other_coverage = max(
-        (retriever.coverage(query, retriever.chunk_tokens[retriever.by_id[h.chunk.id]], h.chunk.search_text) for h in other[:3]),
-        default=0.0,
-    )
+    other_coverage = max((retriever.passage_coverage(query, h.chunk) for h in other[:3]), default=0.0)
     conf_other = max(cross_language_confidence(other[0].dense_z), same_language_confidence(other_coverage, other[0].dense_z)) if other else 0.0
     answer.signals = {
         "coverage": round(coverage, 4),

@@ -18,7 +18,7 @@ from assistant.config import Settings
 from assistant.embed import get_embedder
 from assistant.models import Chunk
 from assistant.store import COLLECTION, chroma_settings, index_text, read_chunks, read_manifest
-from assistant.textnorm import detect_language
+from assistant.textnorm import detect_language, normalize
 from assistant.tokenize import tokenize_normalized
 
 
@@ -103,6 +103,11 @@ class Retriever:
         if source not in self._documents:
             self._documents[source] = "\n".join(c.search_text for c in self.chunks if c.doc.source == source)
         return self._documents[source]
+
+    def passage_coverage(self, query: Query, chunk: Chunk) -> float:
+        """Coverage of the question by a whole passage, its title and section included."""
+        idx = self.by_id[chunk.id]
+        return self.coverage(query, self.chunk_tokens[idx], normalize(f"{chunk.doc.title} {chunk.section}") + chunk.search_text)
 
     def is_rare(self, term: str) -> bool:
         """In at most ~1% of passages: specific enough that an answer must mention it."""
