@@ -54,6 +54,7 @@ class Settings(BaseModel):
     use_synonyms: bool = True
 
     # Answer.
+    max_question_chars: int = 200
     max_sentences: int = 3
     # Sentence scoring: its own coverage of the question vs its passage's, a prior for the
     # passage's rank, and for how far the passage stands out semantically (dense z).

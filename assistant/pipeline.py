@@ -99,6 +99,9 @@ class Assistant:
         question = (question or "").strip()
         if not question:
             return Answer(question=question, refused=True, message=texts.EMPTY_QUESTION)
+        # A pasted page is not a question; its head is enough to search with and keeps
+        # one visitor from holding the CPU of a 2-core clinic PC for seconds.
+        question = question[: self.settings.max_question_chars]
         retriever = self.retriever()
         query = self.make_query(question, history)
         hits = self._distinct(retriever.search(query, categories or self.settings.categories))

@@ -138,3 +138,11 @@ def test_local_sentence_transformers_model_as_backend(tmp_path):
     answer = Assistant(settings).ask("How many children were vaccinated against measles?")
     assert not answer.refused
     assert "38,000" in " ".join(s.text for s in answer.sentences)
+
+
+def test_odd_input_gets_an_answer_object_not_a_crash(assistant):
+    for question in ["？？？", "😀😀", "<script>alert(1)</script>", "SELECT * FROM chunks;", "高血压" * 3000]:
+        answer = assistant.ask(question)
+        assert answer.disclaimer == DISCLAIMER
+        assert len(answer.question) <= assistant.settings.max_question_chars
+        assert answer.refused or all(s.citations for s in answer.sentences)
