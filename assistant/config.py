@@ -64,7 +64,7 @@ class Settings(BaseModel):
     max_sentence_chars: int = 220
     # Confidence below which the assistant refuses; calibrated on eval/dev.jsonl
     # (see README "拒答阈值").
-    refusal_threshold: float = 0.1
+    refusal_threshold: float = 0.05
     # Same-language evidence below this confidence lets a standing-out passage in the
     # other language answer instead (if its own confidence clears this).
     cross_threshold: float = 0.5
