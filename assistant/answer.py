@@ -289,6 +289,13 @@ def _missing_terms(query: Query, best: Candidate, retriever: Retriever, cross: b
     evidence = normalize(f"{chunk.doc.title} {chunk.section}") + " " + chunk.search_text
     missing = [y for y in _YEAR.findall(query.core_text) if y not in evidence]
     if cross:
+        # Across languages the synonym list is the only dictionary: where it names the
+        # question's concepts in the passage's language (高血压 → hypertension), the
+        # passage must say at least one of them.
+        bridged = {tok: [a for a in alts if detect_language(a) == chunk.lang] for tok, alts in query.alternatives.items()}
+        bridged = {tok: alts for tok, alts in bridged.items() if alts}
+        if bridged and not any(a in evidence for alts in bridged.values() for a in alts):
+            missing.append(next(iter(bridged)))
         return missing
 
     def said(term: str) -> bool:
