@@ -17,6 +17,7 @@ import numpy as np
 from assistant.config import Settings
 from assistant.embed import get_embedder
 from assistant.models import Chunk
+from assistant.sentences import split_sentences
 from assistant.store import COLLECTION, chroma_settings, index_text, read_chunks, read_manifest
 from assistant.textnorm import detect_language, normalize
 from assistant.tokenize import tokenize_normalized
@@ -75,6 +76,7 @@ class Retriever:
         self._df = df
         self._n = len(self.chunks)
         self._documents: dict[str, str] = {}
+        self._sentences: dict[int, list[tuple[set[str], str]]] = {}
         self._by_length: dict[int, list[str]] = {}
         for tok in df:
             self._by_length.setdefault(len(tok), []).append(tok)
@@ -108,6 +110,14 @@ class Retriever:
         """Coverage of the question by a whole passage, its title and section included."""
         idx = self.by_id[chunk.id]
         return self.coverage(query, self.chunk_tokens[idx], normalize(f"{chunk.doc.title} {chunk.section}") + chunk.search_text)
+
+    def _best_sentence_coverage(self, query: Query, idx: int) -> float:
+        """How much of the question one sentence of the passage covers: an answer is
+        usually one sentence, not words scattered over a paragraph."""
+        if idx not in self._sentences:
+            text = self.chunks[idx].search_text
+            self._sentences[idx] = [(set(tokenize_normalized(text[s:e])), text[s:e]) for s, e in split_sentences(text)]
+        return max((self.coverage(query, toks, sent) for toks, sent in self._sentences[idx]), default=0.0)
 
     def is_rare(self, term: str) -> bool:
         """In at most ~1% of passages: specific enough that an answer must mention it."""
@@ -207,7 +217,8 @@ class Retriever:
             top = fused[head[0]] or 1.0  # every list may be empty (dense_weight=0, no shared words)
             score = {
                 i: fused[i] / top
-                + self.settings.coverage_weight * self.coverage(query, self.chunk_tokens[i], self.chunks[i].search_text)
+                + self.settings.coverage_weight
+                * (0.5 * self.coverage(query, self.chunk_tokens[i], self.chunks[i].search_text) + 0.5 * self._best_sentence_coverage(query, i))
                 for i in head
             }
             ranked = sorted(head, key=lambda i: score[i], reverse=True) + ranked[len(head) :]
