@@ -42,12 +42,15 @@ _ANSWER_TYPES: list[tuple[str, re.Pattern, re.Pattern]] = [
     ),
     (
         "money",
-        re.compile(r"多少钱|价格|价钱|费用是多少|收费多少|多少元|几块钱|补贴多少|报销多少|工资|薪|how much money|price|cost|salary"),
+        re.compile(
+            r"多少钱|几块钱|多少元|(价格|价钱|费用|收费|补贴|补助|报销|工资|薪酬|年薪)(是|有|给|要|能拿|拿)?(多少|几)|"
+            r"how much (money|does|do|is)|what.{0,20}(price|cost|salary)"
+        ),
         re.compile(r"\d\s*(元|万元|亿元|块)|[一二两三四五六七八九十百千万]+\s*(元|万元)|yuan|rmb", re.I),
     ),
     (
         "percent",
-        re.compile(r"百分之|比例|占比|比率|率.{0,6}(多少|几)|多少%|percentage|rate"),
+        re.compile(r"百分之(几|多少)|(比例|占比|比率|率).{0,6}(多少|几)|多少%|what (percentage|proportion)|what.{0,20}rate"),
         re.compile(r"\d\s*(%|％)|百分之[一二三四五六七八九十百]|[一二三四五六七八九十]成|\d+:\d+"),
     ),
 ]

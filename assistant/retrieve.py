@@ -62,6 +62,8 @@ class Retriever:
         self._client = chromadb.PersistentClient(path=str(build / "chroma"), settings=chroma_settings())
         self._collection = self._client.get_collection(COLLECTION, embedding_function=None)
         self._bm25 = bm25s.BM25.load(str(build / "bm25"))
+        # The same vectors as in Chroma, for scoring the few passages only BM25 found.
+        self._vectors = np.load(build / "vectors.npy")
         self.embedder = get_embedder(settings)
         if self.embedder.name != self.manifest.get("embedder"):
             raise RuntimeError(
@@ -140,8 +142,16 @@ class Retriever:
             return np.ones(self._n, dtype=bool)
         return np.array([c.doc.category in categories for c in self.chunks])
 
-    def _dense(self, vector: np.ndarray, categories: list[str]) -> dict[int, tuple[float, float]]:
-        """chunk index → (cosine, per-language z-score)."""
+    def _dense_of(self, idx: int, vector: np.ndarray, stats: dict[str, tuple[float, float]]) -> tuple[float, float]:
+        """Cosine and z-score of a passage that only BM25 found (outside the dense candidates)."""
+        cos = float(self._vectors[idx] @ vector)
+        mean, std = stats.get(self.chunks[idx].lang, (cos, 1.0))
+        return cos, (cos - mean) / std
+
+    def _dense(
+        self, vector: np.ndarray, categories: list[str], stats: dict[str, tuple[float, float]]
+    ) -> dict[int, tuple[float, float]]:
+        """chunk index → (cosine, per-language z-score); `stats` receives each language's (mean, std)."""
         out: dict[int, tuple[float, float]] = {}
         for lang in self.langs:
             where: dict = {"lang": lang}
@@ -155,9 +165,10 @@ class Retriever:
             if not ids:
                 continue
             sims = 1.0 - np.asarray(result["distances"][0], dtype=np.float32)
-            mean, std = float(sims.mean()), float(sims.std()) or 1e-3
+            mean, std = float(sims.mean()), max(float(sims.std()), 0.01)
+            stats[lang] = (mean, std)
             for cid, sim in zip(ids, sims):
-                out[self.by_id[cid]] = (float(sim), (float(sim) - mean) / max(std, 0.01))
+                out[self.by_id[cid]] = (float(sim), (float(sim) - mean) / std)
         return out
 
     def _balance_languages(
@@ -196,7 +207,8 @@ class Retriever:
         bm25 = np.where(allowed, bm25, 0.0)
         if query.vector is None:
             query.vector = self.embedder.query(query.text)
-        dense = self._dense(query.vector, categories)
+        stats: dict[str, tuple[float, float]] = {}
+        dense = self._dense(query.vector, categories, stats)
 
         query_lang = detect_language(query.core_text)
         fused: dict[int, float] = {}
@@ -226,7 +238,7 @@ class Retriever:
 
         hits = []
         for idx in ranked[:k]:
-            cos, z = dense.get(idx, (0.0, -3.0))
+            cos, z = dense.get(idx) or self._dense_of(idx, query.vector, stats)
             hits.append(Hit(chunk=self.chunks[idx], score=fused[idx], dense=cos, dense_z=z, bm25=float(bm25[idx])))
         for rank, hit in enumerate(hits):
             hit.rank = rank

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.textnorm import normalize
+from assistant.textnorm import normalize, strip_pinyin
 
 # Matched against the normalised line (simplified, half-width, lower-case).
 _BOILERPLATE = [
@@ -79,7 +79,8 @@ def clean_lines(text: str, body_start: int = 0) -> list[Line]:
         if not display:
             continue
         marker = _PAGE_MARKER.match(display)
-        if marker and lines and len(lines[-1].text) > 100 and lines[-1].text[-1] not in _SENTENCE_END:
+        # The previous line "stops mid-sentence" judged without its pinyin: 引導(dǎo) ends in 導.
+        if marker and lines and len(lines[-1].text) > 100 and strip_pinyin(lines[-1].text)[-1] not in _SENTENCE_END:
             previous = lines[-1]
             previous.text += display[marker.end() :]
             previous.end = start + offset + len(stripped)
