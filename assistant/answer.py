@@ -20,7 +20,7 @@ from assistant.tokenize import tokenize_normalized
 from assistant import texts
 
 _WANTS_QUANTITY = re.compile(
-    r"多少|几[次个年月天周岁项类种级分小]|多久|多长|多大|多高|多低|哪年|哪一年|何时|什么时候|啥时候|比例|频次|频率|次数|时限|标准是|目标|剂量|"
+    r"多少|(?<!哪)几[次个年月天周岁项类种级分小]|多久|多长|多大|多高|多低|哪年|哪一年|何时|什么时候|啥时候|比例|频次|频率|次数|时限|标准是|目标|剂量|"
     r"how (many|much|often|long|soon)|when|what percentage|target|threshold"
 )
 _QUANTITY = re.compile(r"\d|[一二两三四五六七八九十百千万半]+\s*(次|个|年|月|周|天|日|小时|分钟|岁|倍|项|类|级|成|%|％|人|元|台)")
@@ -50,7 +50,8 @@ _ANSWER_TYPES: list[tuple[str, re.Pattern, re.Pattern]] = [
     ),
     (
         "percent",
-        re.compile(r"百分之(几|多少)|(比例|占比|比率|率).{0,6}(多少|几)|多少%|what (percentage|proportion)|what.{0,20}rate"),
+        # 心率/频率/效率 are not proportions.
+        re.compile(r"百分之(几|多少)|(比例|占比|比率|(?<![心频效功速])率).{0,6}(多少|几)|多少%|what (percentage|proportion)|what.{0,20}rate"),
         re.compile(r"\d\s*(%|％)|百分之[一二三四五六七八九十百]|[一二三四五六七八九十]成|\d+:\d+"),
     ),
 ]
