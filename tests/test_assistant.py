@@ -146,3 +146,25 @@ def test_odd_input_gets_an_answer_object_not_a_crash(assistant):
         assert answer.disclaimer == DISCLAIMER
         assert len(answer.question) <= assistant.settings.max_question_chars
         assert answer.refused or all(s.citations for s in answer.sentences)
+
+
+def test_a_year_the_documents_never_name_is_refused(assistant):
+    answer = assistant.ask("2023年智医助理项目经费怎么分担?")
+    assert answer.refused and "2023" in answer.message
+
+
+def test_a_thing_the_knowledge_base_never_mentions_is_refused(assistant):
+    answer = assistant.ask("村卫生室的火锅店几点开门")
+    assert answer.refused and "火锅店" in answer.message
+
+
+def test_a_dose_question_needs_a_dose_in_the_evidence(assistant):
+    # The fixture names follow-up visits and blood pressure, never a dose.
+    answer = assistant.ask("高血压患者降压药一次吃几片")
+    assert answer.refused
+
+
+def test_which_ones_is_not_how_many(assistant):
+    answer = assistant.ask("智医助理接入哪几个远程会诊系统")
+    assert not answer.refused
+    assert "远程心电" in " ".join(s.text for s in answer.sentences)
