@@ -109,20 +109,30 @@ def write_corpus(root: Path) -> Path:
     return knowledge
 
 
-@pytest.fixture(scope="session")
-def corpus_settings(tmp_path_factory):
-    """Settings over an indexed fixture corpus (built once per session, read-only)."""
+def index_corpus(root: Path, files: dict[str, str] | None = None, **overrides):
+    """Write `files` (name → text) as a knowledge directory under `root` (the standard
+    fixture corpus when None), index it for real, and return the settings over it."""
     from assistant.config import load_settings
     from ingest.index import build_index
 
-    root = tmp_path_factory.mktemp("corpus")
-    knowledge = write_corpus(root)
-    settings = load_settings(
-        {"knowledge_dir": knowledge, "index_dir": root / "index", "results_dir": root / "results"}, environ={}
-    )
+    if files is None:
+        knowledge = write_corpus(root)
+    else:
+        knowledge = root / "knowledge"
+        knowledge.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            (knowledge / name).write_text(text, encoding="utf-8")
+    paths = {"knowledge_dir": knowledge, "index_dir": root / "index", "results_dir": root / "results"}
+    settings = load_settings({**paths, **overrides}, environ={})
     report = build_index(settings)
     assert report.swapped and not report.problems, report
     return settings
+
+
+@pytest.fixture(scope="session")
+def corpus_settings(tmp_path_factory):
+    """Settings over an indexed fixture corpus (built once per session, read-only)."""
+    return index_corpus(tmp_path_factory.mktemp("corpus"))
 
 
 @pytest.fixture(scope="session")

@@ -15,12 +15,11 @@ from pathlib import Path
 import pytest
 
 from assistant.cli import main
-from assistant.config import load_settings
-from assistant.store import current_build, read_manifest
+from assistant.store import current_build, read_chunks, read_manifest
 from evaluation.history import list_runs
 from evaluation.items import load_items
 from evaluation.metrics import match_form, missing_groups
-from ingest.index import build_index
+from tests.conftest import index_corpus
 
 HYPERTENSION = """---
 title: 高血压患者随访要点
@@ -95,15 +94,11 @@ def _eval(*argv: str) -> tuple[int, str, str]:
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     root = tmp_path_factory.mktemp("evalkb")
-    knowledge = root / "knowledge"
-    knowledge.mkdir()
-    (knowledge / "hypertension.md").write_text(HYPERTENSION, encoding="utf-8")
-    (knowledge / "referral.md").write_text(REFERRAL, encoding="utf-8")
-    (knowledge / "cold_chain.md").write_text(ENGLISH, encoding="utf-8")
-    paths = {"knowledge_dir": str(knowledge), "index_dir": str(root / "index"), "results_dir": str(root / "results")}
-    settings = load_settings(paths, environ={})
-    report = build_index(settings)
-    assert report.chunks >= 5 and not report.problems
+    settings = index_corpus(
+        root, {"hypertension.md": HYPERTENSION, "referral.md": REFERRAL, "cold_chain.md": ENGLISH}
+    )
+    assert len(read_chunks(current_build(settings.index_dir))) >= 5
+    paths = {key: str(getattr(settings, key)) for key in ("knowledge_dir", "index_dir", "results_dir")}
     items = _write_jsonl(root / "items.jsonl", [*ITEMS, "{this is not json", ""])
     sets = [arg for key, value in paths.items() for arg in ("--set", f"{key}={value}")]
     return {"root": root, "settings": settings, "items": items, "sets": sets}

@@ -101,22 +101,13 @@ def outbound():
 
 @pytest.fixture(scope="module")
 def ui_settings(tmp_path_factory):
-    from assistant.config import load_settings
-    from ingest.index import build_index
+    from tests.conftest import index_corpus
 
-    root = tmp_path_factory.mktemp("ui")
-    knowledge = root / "knowledge"
-    knowledge.mkdir()
-    (knowledge / "funding.txt").write_text(FUNDING, encoding="utf-8")
-    (knowledge / "hypertension.md").write_text(HYPERTENSION, encoding="utf-8")
-    (knowledge / "consultation.md").write_text(CONSULTATION, encoding="utf-8")
-    settings = load_settings(
-        {"knowledge_dir": knowledge, "index_dir": root / "index", "results_dir": root / "results", "port": _free_port()},
-        environ={},
+    return index_corpus(
+        tmp_path_factory.mktemp("ui"),
+        {"funding.txt": FUNDING, "hypertension.md": HYPERTENSION, "consultation.md": CONSULTATION},
+        port=_free_port(),
     )
-    report = build_index(settings)
-    assert report.chunks and not report.problems, report
-    return settings
 
 
 class Spy:
