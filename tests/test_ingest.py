@@ -18,7 +18,7 @@ from ingest.chunk import chunk_document
 from ingest.clean import clean_lines
 from ingest.index import build_index
 from ingest.load import load_document
-from tests.conftest import ENGLISH, GUIDELINE, PLAN, TRADITIONAL, write_corpus
+from tests.conftest import ENGLISH, GUIDELINE, PLAN, write_corpus
 
 
 def test_pinyin_annotations_are_stripped_but_real_brackets_survive():
