@@ -67,13 +67,17 @@ class Candidate:
     coverage: float
 
 
-_ENUMERATOR = re.compile(r"^\s*(?:\d{1,2}\s*[.、．]|[(（]\s*[0-9一二三四五六七八九十]{1,3}\s*[)）]|[①-⑳]|[一二三四五六七八九十]{1,3}\s*[、.．])\s*(?=\S)")
+# A list number at the head of a sentence ("1. ", "（二）", "③"). `match(text, pos)` does not
+# honour "^" at pos, so the pattern is unanchored and used with match().
+_LIST_NUMBER = re.compile(r"\s*(?:\d{1,2}\s*[.、．](?!\d)|[(（]\s*[0-9一二三四五六七八九十]{1,3}\s*[)）]|[①-⑳]|[一二三四五六七八九十]{1,3}\s*[、.．])\s*(?=\S)")
 
 
 def _reading_form(sentence: str) -> str:
     """An answer sentence as a reader sees it: simplified, no pinyin, no list number
     ("1. 高血压患者…" → "高血压患者…"); still a substring of its passage's reading form."""
-    return _ENUMERATOR.sub("", display_text(sentence).strip())
+    text = display_text(sentence).strip()
+    number = _LIST_NUMBER.match(text)
+    return text[number.end() :] if number else text
 
 
 def _sigmoid(x: float) -> float:
@@ -107,6 +111,10 @@ def _lexical_candidates(
         # ("高血压初诊转诊的情况包括"): the passage's coverage counts as well as the sentence's.
         passage_cov = retriever.passage_coverage(query, hit.chunk)
         for start, end in split_sentences(text, max_chars=settings.max_sentence_chars):
+            # The quote starts after a list number, as the answer sentence does.
+            number = _LIST_NUMBER.match(text, start)
+            if number:
+                start = number.end()
             norm = normalize(text[start:end])
             if len(norm) < 6:
                 continue
