@@ -25,6 +25,7 @@ _WANTS_QUANTITY = re.compile(
 )
 _QUANTITY = re.compile(r"\d|[一二两三四五六七八九十百千万半]+\s*(次|个|年|月|周|天|日|小时|分钟|岁|倍|项|类|级|成|%|％|人|元|台)")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_VALUE = re.compile(r"(?<![a-z\d.])\d+(?:\.\d+)?")  # a number on its own, not the 1 of "FEV1"
 
 # Answer typing: what kind of fact the question asks for, and what a sentence holding
 # it must contain. A sentence of the right topic without the asked-for fact is no answer
@@ -72,6 +73,32 @@ class Candidate:
 _LIST_NUMBER = re.compile(r"\s*(?:\d{1,2}\s*[.、．](?!\d)|[(（]\s*[0-9一二三四五六七八九十]{1,3}\s*[)）]|[①-⑳]|[一二三四五六七八九十]{1,3}\s*[、.．])\s*(?=\S)")
 
 
+_BOUND_AFTER = re.compile(r"(<=|>=|[<>≤≥])\s*(\d+(?:\.\d+)?)")  # "≥80%", "<3.9"
+_BOUND_BEFORE = re.compile(r"(\d+(?:\.\d+)?)\s*%?\s*(<=|[<≤])(?!\s*\d)")  # "30%≤FEV1"
+
+
+def _within_stated_range(value: float, sentence: str) -> bool:
+    """Whether a clause of the sentence states a range that holds `value`:
+    "FEV1 40%算几级" is answered by "3级为重度，30%≤FEV1占预计值%<50%"."""
+    for clause in re.split(r"[；;，,。]", sentence):
+        bounds = []
+        for op, number in _BOUND_AFTER.findall(clause):
+            bounds.append((op, float(number)))
+        for number, op in _BOUND_BEFORE.findall(clause):
+            # "30≤x" is "x≥30"
+            bounds.append(({"<": ">", "≤": "≥", "<=": ">="}[op], float(number)))
+        if bounds and all(_holds(value, op, bound) for op, bound in bounds):
+            return True
+    return False
+
+
+def _holds(value: float, op: str, bound: float) -> bool:
+    return {
+        "<": value < bound, ">": value > bound, "≤": value <= bound, "<=": value <= bound,
+        "≥": value >= bound, ">=": value >= bound,
+    }[op]
+
+
 def _reading_form(sentence: str) -> str:
     """An answer sentence as a reader sees it: simplified, no pinyin, no list number
     ("1. 高血压患者…" → "高血压患者…"); still a substring of its passage's reading form."""
@@ -104,7 +131,7 @@ def _lexical_candidates(
 ) -> list[Candidate]:
     out: list[Candidate] = []
     # Values the question quotes ("140/90算高血压吗") point at the sentence that states them.
-    numbers = set(_NUMBER.findall(query.core_text))
+    numbers = set(_VALUE.findall(query.core_text))
     for hit in passages:
         text = hit.chunk.text
         # A list item ("双上肢收缩压差异>20mmHg") means something only under its lead-in
@@ -129,6 +156,8 @@ def _lexical_candidates(
                 score += 0.2
             if numbers:
                 score += 0.2 * len(numbers & set(_NUMBER.findall(norm))) / len(numbers)
+                if len(numbers) == 1 and _within_stated_range(float(next(iter(numbers))), norm):
+                    score += 0.3
             out.append(Candidate(hit, start, end, _reading_form(text[start:end]), score, cov))
     out.sort(key=lambda c: c.score, reverse=True)
     return out

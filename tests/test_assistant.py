@@ -168,3 +168,9 @@ def test_which_ones_is_not_how_many(assistant):
     answer = assistant.ask("智医助理接入哪几个远程会诊系统")
     assert not answer.refused
     assert "远程心电" in " ".join(s.text for s in answer.sentences)
+
+
+def test_a_value_is_matched_to_the_range_that_holds_it(assistant):
+    answer = assistant.ask("FEV1占预计值40%算几级")
+    assert not answer.refused
+    assert "3级为重度" in answer.sentences[0].text
