@@ -1,9 +1,10 @@
-"""Hybrid retrieval: dense (Chroma, one query per passage language) + BM25, fused.
+"""Hybrid retrieval: dense (Chroma, one query per passage language) + BM25, fused,
+reranked by how much of the question a passage says, then balanced across languages.
 
 Multilingual-e5 scores every Chinese passage above every English one for a Chinese
-question, so dense scores are turned into per-language z-scores before merging: an
-English passage competes on how much it stands out among English passages. The merged
-dense ranking and the BM25 ranking are combined by weighted reciprocal-rank fusion.
+question, so each language gets its own dense list (fused by weighted reciprocal rank
+with the BM25 list) and its own z-scores; the best other-language passages that stand
+out among their own language are given places in the top k.
 """
 
 from __future__ import annotations
@@ -197,6 +198,35 @@ class Retriever:
         out = rest[: self.settings.top_k - len(others)] + others + rest[self.settings.top_k - len(others) :]
         return out
 
+    def _fuse(self, dense: dict[int, tuple[float, float]], bm25: np.ndarray, query_lang: str) -> dict[int, float]:
+        """Weighted reciprocal-rank fusion of one dense list per language and the BM25 list."""
+        fused: dict[int, float] = {}
+
+        def add(order: list[int], weight: float) -> None:
+            for rank, idx in enumerate(order):
+                fused[idx] = fused.get(idx, 0.0) + weight / (self.settings.rrf_k + rank + 1)
+
+        for lang in self.langs:
+            order = sorted((i for i in dense if self.chunks[i].lang == lang), key=lambda i: dense[i][0], reverse=True)
+            add(order, self.settings.dense_weight * (1.0 if lang == query_lang else self.settings.cross_weight))
+        add([int(i) for i in np.argsort(-bm25)[: self.settings.candidates] if bm25[i] > 0], self.settings.bm25_weight)
+        return fused
+
+    def _rerank(self, ranked: list[int], fused: dict[int, float], query: Query) -> list[int]:
+        """Among the passages fusion found, prefer those that say what the user asked:
+        coverage of the question by the whole passage and by its best single sentence."""
+        if self.settings.coverage_weight <= 0 or not ranked:
+            return ranked
+        head = ranked[: self.settings.rerank_depth]
+        top = fused[head[0]] or 1.0  # every list may be empty (dense_weight=0, no shared words)
+        score = {
+            i: fused[i] / top
+            + self.settings.coverage_weight
+            * (0.5 * self.coverage(query, self.chunk_tokens[i], self.chunks[i].search_text) + 0.5 * self._best_sentence_coverage(query, i))
+            for i in head
+        }
+        return sorted(head, key=lambda i: score[i], reverse=True) + ranked[len(head) :]
+
     def search(self, query: Query, categories: list[str] | None = None, k: int | None = None) -> list[Hit]:
         categories = categories or []
         k = k or self.settings.candidates
@@ -211,29 +241,8 @@ class Retriever:
         dense = self._dense(query.vector, categories, stats)
 
         query_lang = detect_language(query.core_text)
-        fused: dict[int, float] = {}
-
-        def add(order: list[int], weight: float) -> None:
-            for rank, idx in enumerate(order):
-                fused[idx] = fused.get(idx, 0.0) + weight / (self.settings.rrf_k + rank + 1)
-
-        for lang in self.langs:
-            order = sorted((i for i in dense if self.chunks[i].lang == lang), key=lambda i: dense[i][0], reverse=True)
-            add(order, self.settings.dense_weight * (1.0 if lang == query_lang else self.settings.cross_weight))
-        bm25_order = [int(i) for i in np.argsort(-bm25)[: self.settings.candidates] if bm25[i] > 0]
-        add(bm25_order, self.settings.bm25_weight)
-        ranked = sorted(fused, key=lambda i: fused[i], reverse=True)
-        if self.settings.coverage_weight > 0 and ranked:
-            # Rerank the head: among passages fusion found, prefer those that say what the user asked.
-            head = ranked[: self.settings.rerank_depth]
-            top = fused[head[0]] or 1.0  # every list may be empty (dense_weight=0, no shared words)
-            score = {
-                i: fused[i] / top
-                + self.settings.coverage_weight
-                * (0.5 * self.coverage(query, self.chunk_tokens[i], self.chunks[i].search_text) + 0.5 * self._best_sentence_coverage(query, i))
-                for i in head
-            }
-            ranked = sorted(head, key=lambda i: score[i], reverse=True) + ranked[len(head) :]
+        fused = self._fuse(dense, bm25, query_lang)
+        ranked = self._rerank(sorted(fused, key=lambda i: fused[i], reverse=True), fused, query)
         ranked = self._balance_languages(ranked, dense, query_lang, query)
 
         hits = []
