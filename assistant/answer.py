@@ -163,20 +163,28 @@ def _lexical_candidates(
     return out
 
 
-def _semantic_candidates(query: Query, hit: Hit, retriever: Retriever, settings: Settings, wants_quantity: bool) -> list[Candidate]:
-    """Sentences of an other-language passage, ranked by embedding similarity (no shared words to count)."""
-    text = hit.chunk.text
-    spans = [(s, e) for s, e in split_sentences(text, max_chars=settings.max_sentence_chars) if len(text[s:e].strip()) >= 12]
+def _semantic_candidates(
+    query: Query, hits: list[Hit], retriever: Retriever, settings: Settings, wants_quantity: bool
+) -> list[Candidate]:
+    """Sentences of other-language passages, ranked by embedding similarity plus the
+    question words the synonym list lets them match across languages ("elderly" → 老年)."""
+    spans = [
+        (hit, s, e)
+        for hit in hits
+        for s, e in split_sentences(hit.chunk.text, max_chars=settings.max_sentence_chars)
+        if len(hit.chunk.text[s:e].strip()) >= 12
+    ]
     if not spans or query.vector is None:
         return []
-    vectors = retriever.embedder.passages([normalize(text[s:e]) for s, e in spans])
-    sims = vectors @ query.vector
+    sentences = [normalize(hit.chunk.text[s:e]) for hit, s, e in spans]
+    sims = retriever.embedder.passages(sentences) @ query.vector
     out = []
-    for (start, end), sim in zip(spans, sims):
-        score = float(sim)
-        if wants_quantity and _QUANTITY.search(text[start:end]):
+    for (hit, start, end), norm, sim in zip(spans, sentences, sims):
+        cov = retriever.coverage(query, set(tokenize_normalized(norm)), norm)
+        score = float(sim) + 0.1 * cov
+        if wants_quantity and _QUANTITY.search(norm):
             score += 0.02
-        out.append(Candidate(hit, start, end, _reading_form(text[start:end]), score, 0.0))
+        out.append(Candidate(hit, start, end, _reading_form(hit.chunk.text[start:end]), score, cov))
     out.sort(key=lambda c: c.score, reverse=True)
     return out
 
@@ -226,7 +234,7 @@ def compose(
         not same or (conf_same < settings.cross_threshold and conf_other >= settings.cross_threshold)
     )
     if cross:
-        candidates = _semantic_candidates(query, other[0], retriever, settings, wants_quantity)
+        candidates = _semantic_candidates(query, other[:2], retriever, settings, wants_quantity)
     answer.confidence = round(conf_other if cross else conf_same, 4)
     if not candidates:
         return answer
