@@ -37,6 +37,12 @@ _ANSWER_TYPES: list[tuple[str, re.Pattern, re.Pattern]] = [
         re.compile(r"\d\s*(mg|毫克|g|克|片|粒|支|单位|iu|u\b|ml|毫升)", re.I),
     ),
     (
+        "formula",
+        # "控制率怎么算" asks for a formula; "起付线怎么算" asks how it is handled.
+        re.compile(r"计算方法|计算公式|公式|(率|比例|指数)(是)?(怎么|如何)(算|计算)|how (is|are) .{0,30}(rate|ratio).{0,10}calculated"),
+        re.compile(r"[=＝÷]|/.{0,30}[×x*]\s*100\s*%|×\s*100"),
+    ),
+    (
         "duration",
         re.compile(r"多久|多长时间|多少天|几天|几周|几个月|多少小时|几小时|几个小时|多少分钟|how (long|soon|often)"),
         re.compile(r"(\d|[一二两三四五六七八九十半])\s*(个)?\s*(分钟|小时|天|日|周|星期|月|年|min|h\b|hour|day|week|month|year)|每(天|日|周|月|年|季度)|立即|随时", re.I),
@@ -145,7 +151,7 @@ def _lexical_candidates(
             norm = normalize(text[start:end])
             if len(norm) < 6:
                 continue
-            cov = retriever.coverage(query, set(tokenize_normalized(norm)), norm)
+            cov = retriever.coverage(query, set(tokenize_normalized(norm)), norm, whole_words=True)
             score = (
                 settings.sentence_weight * cov
                 + (1 - settings.sentence_weight) * passage_cov
@@ -156,7 +162,8 @@ def _lexical_candidates(
                 score += 0.2
             if numbers:
                 score += 0.2 * len(numbers & set(_NUMBER.findall(norm))) / len(numbers)
-                if len(numbers) == 1 and _within_stated_range(float(next(iter(numbers))), norm):
+                # Only a sentence about the question's subject: "40%" also lies under "<140mmHg".
+                if len(numbers) == 1 and cov >= 0.5 and _within_stated_range(float(next(iter(numbers))), norm):
                     score += 0.3
             out.append(Candidate(hit, start, end, _reading_form(text[start:end]), score, cov))
     out.sort(key=lambda c: c.score, reverse=True)

@@ -10,6 +10,7 @@ out among their own language are given places in the top k.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,13 @@ from assistant.sentences import split_sentences
 from assistant.store import COLLECTION, chroma_settings, index_text, read_chunks, read_manifest
 from assistant.textnorm import detect_language, normalize
 from assistant.tokenize import tokenize_normalized
+
+
+def _mentions(text: str, token: str) -> bool:
+    """Substring match, except that a number must stand alone: 40 is not in 140mmHg."""
+    if token[0].isdigit():
+        return re.search(rf"(?<![\d.]){re.escape(token)}(?![\d])", text) is not None
+    return token in text
 
 
 @dataclass
@@ -126,15 +134,19 @@ class Retriever:
         """In at most ~1% of passages: specific enough that an answer must mention it."""
         return self._df.get(term, 0) <= max(1, self._n * self.settings.rare_share)
 
-    def coverage(self, query: Query, tokens: set[str], text: str) -> float:
+    def coverage(self, query: Query, tokens: set[str], text: str, whole_words: bool = False) -> float:
         """IDF-weighted share of the user's own words found in a text (a synonym counts).
 
         Expansions make recall; coverage of what the user actually typed makes precision."""
         total = covered = 0.0
         for tok in set(query.core_tokens):
+            if whole_words and ((len(tok) == 1 and not tok.isascii()) or tok[0].isdigit()):
+                # In one sentence a lone character (人, 吃) is found inside any word, and the
+                # question's numbers are weighed separately (quoted values, stated ranges).
+                continue
             weight = self.idf(tok)
             total += weight
-            if tok in tokens or tok in text or any(alt in text for alt in query.alternatives.get(tok, ())):
+            if tok in tokens or _mentions(text, tok) or any(alt in text for alt in query.alternatives.get(tok, ())):
                 covered += weight
         return covered / total if total else 0.0
 

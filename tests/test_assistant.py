@@ -174,3 +174,9 @@ def test_a_value_is_matched_to_the_range_that_holds_it(assistant):
     answer = assistant.ask("FEV1占预计值40%算几级")
     assert not answer.refused
     assert "3级为重度" in answer.sentences[0].text
+
+
+def test_how_a_rate_is_calculated_is_answered_with_its_formula(assistant):
+    answer = assistant.ask("血压控制率怎么算")
+    assert not answer.refused
+    assert "＝" in answer.sentences[0].text or "=" in answer.sentences[0].text
