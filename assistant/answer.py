@@ -342,7 +342,7 @@ def _missing_terms(query: Query, best: Candidate, retriever: Retriever, cross: b
     Nouns and places can only be checked in the question's own language.
     """
     chunk = best.hit.chunk
-    evidence = normalize(f"{chunk.doc.title} {chunk.section}") + " " + chunk.search_text
+    evidence = retriever.passage_text(chunk)
     missing = [y for y in _YEAR.findall(query.core_text) if y not in evidence]
     if cross:
         # Across languages the synonym list is the only dictionary: where it names the

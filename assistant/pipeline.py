@@ -64,14 +64,7 @@ class Assistant:
         # ("followed up" → "follow up"), so an inflected English question finds its concept.
         match_text = f"{text} {_english_base_forms(text)}"
         expansions = self.synonyms.expand(match_text) if self.settings.use_synonyms else []
-        # Each word of a known concept may be matched by any other way of saying it,
-        # in either language: "hypertension" is covered by a passage that says 高血压.
-        alternatives: dict[str, list[str]] = {}
-        for standard, members in self.synonyms.groups.items():
-            present = [m for m in members if m in match_text]
-            for member in present:
-                for tok in tokenize_normalized(member):
-                    alternatives.setdefault(tok, []).extend(m for m in members if m != member)
+        alternatives = self.synonyms.alternatives(match_text)
         related = [t for t in self.synonyms.related(match_text) if t.isascii()] if self.settings.use_synonyms else []
         full = " ".join([text, *expansions])
         places, nouns = _names(text)

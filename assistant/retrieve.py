@@ -117,10 +117,14 @@ class Retriever:
             self._documents[source] = "\n".join(c.search_text for c in self.chunks if c.doc.source == source)
         return self._documents[source]
 
+    @staticmethod
+    def passage_text(chunk: Chunk) -> str:
+        """What a passage says in search form, with the title and section it sits under."""
+        return normalize(f"{chunk.doc.title} {chunk.section}") + " " + chunk.search_text
+
     def passage_coverage(self, query: Query, chunk: Chunk) -> float:
         """Coverage of the question by a whole passage, its title and section included."""
-        idx = self.by_id[chunk.id]
-        return self.coverage(query, self.chunk_tokens[idx], normalize(f"{chunk.doc.title} {chunk.section}") + chunk.search_text)
+        return self.coverage(query, self.chunk_tokens[self.by_id[chunk.id]], self.passage_text(chunk))
 
     def _best_sentence_coverage(self, query: Query, idx: int) -> float:
         """How much of the question one sentence of the passage covers: an answer is

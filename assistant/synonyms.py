@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.textnorm import normalize
+from assistant.tokenize import tokenize_normalized
 
 
 @dataclass
@@ -37,6 +38,16 @@ class SynonymTable:
                     table.expansions.setdefault(variant, []).append(standard)
                     group.append(variant)
         return table
+
+    def alternatives(self, normalized_query: str) -> dict[str, list[str]]:
+        """For each word of each concept the query mentions, every other way of saying
+        that concept, in either language: "hypertension" is matched by 高血压."""
+        out: dict[str, list[str]] = {}
+        for members in self.groups.values():
+            for member in (m for m in members if m in normalized_query):
+                for tok in tokenize_normalized(member):
+                    out.setdefault(tok, []).extend(m for m in members if m != member)
+        return out
 
     def related(self, normalized_query: str) -> list[str]:
         """Every other member of each concept the query mentions (for lexical matching)."""
