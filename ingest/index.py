@@ -153,11 +153,9 @@ def index_is_current(settings: Settings, extra: Iterable[Path] = ()) -> bool:
         return False
     files = discover(settings.knowledge_dir, extra)
     hashes = {str(f): hashlib.sha1(f.read_bytes()).hexdigest() for f in files}
-    synonyms = _synonym_bytes(settings)
-    embedder_name = read_manifest(build).get("embedder", "")
-    return read_manifest(build).get("fingerprint") == _fingerprint(settings, embedder_name, hashes, synonyms) and (
-        embedder_name == _expected_embedder_name(settings)
-    )
+    # The embedder's name is part of the fingerprint, so a model change shows up here too.
+    expected = _fingerprint(settings, _expected_embedder_name(settings), hashes, _synonym_bytes(settings))
+    return read_manifest(build).get("fingerprint") == expected
 
 
 def _expected_embedder_name(settings: Settings) -> str:
