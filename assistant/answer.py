@@ -16,7 +16,7 @@ from assistant.models import CATEGORY_LABELS, Answer, AnswerSentence, Citation
 from assistant.retrieve import Hit, Query, Retriever
 from assistant.sentences import split_sentences
 from assistant.textnorm import detect_language, display_text, normalize
-from assistant.tokenize import tokenize_normalized
+from assistant.tokenize import tagged_words, tokenize_normalized
 from assistant import texts
 
 _WANTS_QUANTITY = re.compile(
@@ -257,8 +257,22 @@ def compose(
             return answer
 
     missing = _missing_terms(query, candidates[0], retriever, cross)
+    if not missing and not cross:
+        best = candidates[0]
+        candidates = _about_the_question(query, candidates)
+        if not candidates:
+            return answer
+        if candidates[0] is not best:
+            missing = _missing_terms(query, candidates[0], retriever, cross)
     if missing:
         answer.message = texts.NOT_FOUND_TERM.format(term="、".join(missing))
+        return answer
+    focus = _quantity_focus(query.core_text, retriever) if not cross else None
+    evidence = retriever.passage_text(candidates[0].hit.chunk)
+    if focus and not all(word in evidence for word in focus):
+        # The knowledge base names the thing, but not where the answer is: the
+        # passage holding a number is about something else (一台移动终端的价格 vs 项目总概算).
+        answer.message = texts.NOT_FOUND_FACT.format(term="".join(focus))
         return answer
 
     best = candidates[0]
@@ -311,6 +325,93 @@ def _cite(answer: Answer, chosen: list[Candidate]) -> None:
     if len(titles) > 1:
         years = sorted({c.year for c in answer.citations if c.year})
         answer.message = texts.SEVERAL_SOURCES.format(years="、".join(f"{y}年" for y in years) if years else "不同年份")
+
+
+_QUESTION_CHAR = re.compile(r"[多少几啥咋怎吗么哪呢吧什]")
+
+
+def _pairs(text: str) -> set[str]:
+    """Adjacent Han character pairs, question words left out."""
+    return {
+        text[i : i + 2]
+        for i in range(len(text) - 1)
+        if "\u4e00" <= text[i] <= "\u9fff" and "\u4e00" <= text[i + 1] <= "\u9fff" and not _QUESTION_CHAR.search(text[i : i + 2])
+    }
+
+
+def _about_the_question(query: Query, candidates: list[Candidate]) -> list[Candidate]:
+    """Candidates that are about what the question asks, in the question's language.
+
+    - A sentence that shares no word with the question answers something else, however
+      well its passage matches ("杭州甲流死了多少人" is not answered by a mortality target
+      that names 杭州 elsewhere). Place names do not count; character pairs do, so a
+      question the segmenter cuts badly (药占比降到 → 药/占/比降) still meets its sentence.
+    - "多少个村卫生室" is answered by a sentence that counts 村卫生室, not 质控小组.
+    """
+    if _pairs(query.core_text):
+        candidates = [c for c in candidates if _on_topic(query, normalize(c.display))]
+    counted = _counted_noun(query.core_text)
+    if counted:
+        ways = [counted, *query.alternatives.get(counted, ())]
+        candidates = [c for c in candidates if any(w in normalize(c.display) for w in ways)]
+    return candidates
+
+
+_QUANTITY_WORD = re.compile(r"多少|(?<!哪)几|多久|多长|多大|多高")
+# What may stand between the thing asked about and the question word: 入院记录「要在」多少小时,
+# 移动终端「一台」多少钱, 值班费「一晚给」多少.
+_LEAD_IN = re.compile(r"(?:要在|要|在|是|有|给|能|会|得|的|了|大概|大约|一共|总共|共|最多|最少|至少|[一每][台晚次天日年人个月周份]|\s)+$")
+
+
+def _quantity_focus(question: str, retriever: Retriever) -> list[str] | None:
+    """The words naming what a how-much question quantifies, when the knowledge base
+    uses them together: the longest run of whole words, ending in a noun right before the
+    question word, that some passage says (智医助理的移动终端一台多少钱 → 移动 终端)."""
+    match = _QUANTITY_WORD.search(question)
+    if not match:
+        return None
+    run = re.search(r"[\u4e00-\u9fff]+$", _LEAD_IN.sub("", question[: match.start()]))
+    if not run:
+        return None
+    words = tagged_words(run.group(0))
+    if not words or not words[-1][1].startswith(("n", "vn")) or words[-1][1] == "ns":
+        return None
+    found = None
+    for start in range(len(words) - 1, -1, -1):
+        if len(words[start][0]) < 2 or not words[start][1][:1] in ("n", "v", "a", "j", "l"):
+            break  # a particle or a lone character (的, 量) is not part of the name
+        phrase = [w for w, _ in words[start:]]
+        if len("".join(phrase)) >= 3 and retriever.says("".join(phrase)):
+            found = phrase
+    return found
+
+
+def _on_topic(query: Query, sentence: str) -> bool:
+    core = query.core_text
+    for place in query.places:
+        core = core.replace(place, " ")
+    if _pairs(core) & _pairs(sentence):
+        return True
+    return any(
+        alt in sentence
+        for tok in query.core_tokens
+        if tok not in query.places
+        for alt in query.alternatives.get(tok, ())
+    )
+
+
+_COUNTED = re.compile(r"(?:多少|(?<!哪)几)(?:个|家|所|名|位|台|张|支|座|间)([\u4e00-\u9fff]{2,})")
+
+
+def _counted_noun(question: str) -> str | None:
+    """The thing a "how many" question counts: 多少个村卫生室 → 村卫生室."""
+    match = _COUNTED.search(question)
+    if not match:
+        return None
+    words = tokenize_normalized(match.group(1))
+    # Search-mode segmentation lists the parts before the whole (卫生, 卫生室, 村卫生室).
+    whole = [w for w in words if match.group(1).startswith(w)]
+    return max(whole, key=len) if whole else None
 
 
 def _asked_type(question: str) -> re.Pattern | None:

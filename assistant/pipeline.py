@@ -20,7 +20,7 @@ from assistant.similarity import jaccard, shingles
 from assistant.store import current_build
 from assistant.synonyms import SynonymTable
 from assistant.textnorm import normalize
-from assistant.tokenize import _jieba, add_words, tokenize_normalized
+from assistant.tokenize import add_words, tagged_words, tokenize_normalized
 
 # A short question that leans on the previous one: 那糖尿病呢？ / 老年人的话？ / what about diabetes?
 _FOLLOW_UP = re.compile(r"^(那|那么|那个|还有|如果是|要是|换成|对于|what about|and )|(呢|的话)[?？。]?$", re.I)
@@ -68,13 +68,14 @@ class Assistant:
         related = [t for t in self.synonyms.related(match_text) if t.isascii()] if self.settings.use_synonyms else []
         full = " ".join([text, *expansions])
         places, nouns = _names(text)
+        core_tokens = tokenize_normalized(text)
         query = Query(
             text=full,
             # BM25 also gets the English names of each concept, so a Chinese question
             # can match an English passage word for word.
             tokens=tokenize_normalized(" ".join([full, *related])),
             core_text=text,
-            core_tokens=tokenize_normalized(text),
+            core_tokens=core_tokens,
             places=places,
             nouns=nouns,
             expansions=expansions,
@@ -134,9 +135,6 @@ class Assistant:
         return kept
 
 
-_posseg = None
-
-
 def _english_base_forms(text: str) -> str:
     out = []
     for word in re.findall(r"[a-z]+", text):
@@ -156,17 +154,12 @@ def _names(text: str) -> tuple[list[str], list[str]]:
 
     A question about a place or a thing the knowledge base never mentions (杭州…, 值班费)
     cannot be answered from it, however close the rest of its wording comes."""
-    global _posseg
-    if _posseg is None:
-        import jieba.posseg
-
-        _posseg = jieba.posseg.POSTokenizer(_jieba())
     places, nouns = [], []
-    for word in _posseg.cut(text, HMM=False):  # HMM guesses glue words into fake nouns (人能)
-        if len(word.word) < 2 or word.word.isascii() or _QUESTION_CHARS.search(word.word):
+    for word, flag in tagged_words(text):
+        if len(word) < 2 or word.isascii() or _QUESTION_CHARS.search(word):
             continue
-        if word.flag == "ns":
-            places.append(word.word)
-        elif word.flag in ("n", "nz", "nr", "nt", "ng"):
-            nouns.append(word.word)
+        if flag == "ns":
+            places.append(word)
+        elif flag in ("n", "nz", "nr", "nt", "ng"):
+            nouns.append(word)
     return places, nouns

@@ -87,6 +87,7 @@ class Retriever:
         self._df = df
         self._n = len(self.chunks)
         self._documents: dict[str, str] = {}
+        self._corpus: str | None = None
         self._sentences: dict[int, list[tuple[set[str], str]]] = {}
         self._by_length: dict[int, list[str]] = {}
         for tok in df:
@@ -116,6 +117,12 @@ class Retriever:
         if source not in self._documents:
             self._documents[source] = "\n".join(c.search_text for c in self.chunks if c.doc.source == source)
         return self._documents[source]
+
+    def says(self, phrase: str) -> bool:
+        """Whether any passage contains this exact phrase."""
+        if self._corpus is None:
+            self._corpus = "\n".join(c.search_text for c in self.chunks)
+        return phrase in self._corpus
 
     @staticmethod
     def passage_text(chunk: Chunk) -> str:

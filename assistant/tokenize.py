@@ -59,6 +59,22 @@ def add_words(words: Iterable[str]) -> None:
                 _user_words.add(word)
 
 
+_posseg = None
+
+
+def tagged_words(text: str) -> list[tuple[str, str]]:
+    """Words with their part of speech (jieba's tags: n noun, ns place, v verb…)."""
+    global _posseg
+    if _posseg is None:
+        import jieba.posseg
+
+        tokenizer = _jieba()  # takes the lock itself
+        with _lock:
+            _posseg = _posseg or jieba.posseg.POSTokenizer(tokenizer)
+    # HMM guesses glue words into fake nouns (人能).
+    return [(w.word, w.flag) for w in _posseg.cut(text, HMM=False)]
+
+
 def _stem(word: str) -> str:
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"

@@ -158,6 +158,33 @@ def test_a_thing_the_knowledge_base_never_mentions_is_refused(assistant):
     assert answer.refused and "火锅店" in answer.message
 
 
+def test_a_number_about_something_else_is_no_answer(assistant):
+    # The plan states the project's total budget and that each clinic gets one terminal,
+    # never what a terminal costs: the total is not the price of one.
+    assert "400万" in " ".join(s.text for s in assistant.ask("智医助理项目总共要花多少钱").sentences)
+    priced = assistant.ask("智医助理的移动终端一台多少钱")
+    assert priced.refused and not priced.sentences
+    from assistant.answer import _quantity_focus
+
+    # What is priced is the terminal, and the plan names it: the answer must be about it.
+    assert "".join(_quantity_focus("智医助理的移动终端一台多少钱", assistant.retriever())) == "移动终端"
+    assert _quantity_focus("智医助理的火锅一顿多少钱", assistant.retriever()) is None
+    counted = assistant.ask("每个基层医疗机构配几台移动终端")
+    assert not counted.refused and "一台移动终端" in counted.sentences[0].text
+
+
+def test_a_sentence_sharing_no_word_with_the_question_is_not_its_answer(assistant):
+    from assistant.answer import _on_topic
+
+    query = assistant.make_query("杭州甲流死了多少人")
+    assert query.places == ["杭州"]
+    # A place named elsewhere in the sentence does not make it about the question.
+    assert not _on_topic(query, "推进健康杭州行动，孕产妇零死亡，5岁以下儿童死亡率≤5%")
+    assert _on_topic(query, "杭州甲流疫情中死亡3人")
+    # Character pairs survive bad segmentation (药占比降到 → 药/占/比降).
+    assert _on_topic(assistant.make_query("馆陶药占比降到多少了"), "药占比由改革前的36.49%下降到16.89%")
+
+
 def test_a_dose_question_needs_a_dose_in_the_evidence(assistant):
     # The fixture names follow-up visits and blood pressure, never a dose.
     answer = assistant.ask("高血压患者降压药一次吃几片")
