@@ -59,7 +59,7 @@ _ANSWER_TYPES: list[tuple[str, re.Pattern, re.Pattern]] = [
         "percent",
         # 心率/频率/效率 are not proportions.
         re.compile(r"百分之(几|多少)|(比例|占比|比率|(?<![心频效功速])率).{0,6}(多少|几)|多少%|what (percentage|proportion)|what.{0,20}rate"),
-        re.compile(r"\d\s*(%|％)|百分之[一二三四五六七八九十百]|[一二三四五六七八九十]成|\d+:\d+"),
+        re.compile(r"\d\s*(%|％|‰)|百分之[一二三四五六七八九十百]|[一二三四五六七八九十]成|\d+:\d+|\d\s*/\s*(10\s*万|100,?000)|per 100,?000"),
     ),
 ]
 
@@ -217,9 +217,15 @@ def compose(
         [c.coverage for c in candidates[:5]] + [retriever.passage_coverage(query, h.chunk) for h in same[:3]], default=0.0
     )
     conf_same = same_language_confidence(coverage, same[0].dense_z) if same else 0.0
-    # Other-language evidence: its standing among its own language, or, for concepts the
-    # synonym list names in both languages, the question's words it covers.
-    other_coverage = max((retriever.passage_coverage(query, h.chunk) for h in other[:3]), default=0.0)
+    # Other-language evidence: its standing among its own language, or the question's words
+    # it says in its own (through the synonym list or the dictionary).
+    other_coverage = max(
+        (
+            max(retriever.passage_coverage(query, h.chunk), retriever.translated_coverage(query, retriever.tokens_of(h.chunk), retriever.passage_text(h.chunk)))
+            for h in other[:3]
+        ),
+        default=0.0,
+    )
     conf_other = max(cross_language_confidence(other[0].dense_z), same_language_confidence(other_coverage, other[0].dense_z)) if other else 0.0
     answer.signals = {
         "coverage": round(coverage, 4),
@@ -240,40 +246,59 @@ def compose(
     cross = conf_other > conf_same and (
         not same or (conf_same < settings.cross_threshold and conf_other >= settings.cross_threshold)
     )
+    same_typed = _typed(query, candidates, wants_quantity)
+    # Routes to an answer, best first; each must pass every check. When the preferred
+    # language's evidence fails them, the other language may still answer.
+    routes: list[tuple[bool, float, list[Candidate]]] = []
     if cross:
-        candidates = _semantic_candidates(query, other[:2], retriever, settings, wants_quantity)
-    answer.confidence = round(conf_other if cross else conf_same, 4)
-    if not candidates:
-        return answer
+        routes.append((True, conf_other, _typed(query, _semantic_candidates(query, other[:2], retriever, settings, wants_quantity), wants_quantity)))
+    elif other and (wants_quantity or _asked_type(query.core_text)):
+        # The question's language may have the topic but not the fact (a plan for the
+        # cataract programme, no count of operations) while a report in the other language
+        # states it in the question's words, through the dictionary ("5,066 cases of
+        # cataract surgery"): then that report answers.
+        translated = _translated(query, other[:2], retriever, settings, wants_quantity)
+        if translated and (not same_typed or translated[0].coverage >= same_typed[0].coverage + settings.cross_margin):
+            routes.append((True, conf_other, translated))
+    routes.append((False, conf_same, same_typed))
 
-    if answer.confidence < settings.refusal_threshold:
-        return answer
-    # The answer must be the kind of fact asked for: a number for 多少/几/多久, a dose,
-    # a sum of money, a percentage. Only candidates close to the best may stand in.
-    for wanted in filter(None, [_QUANTITY if wants_quantity else None, _asked_type(query.core_text)]):
-        floor = 0.5 * candidates[0].score
-        candidates = [c for c in candidates if c.score >= floor and wanted.search(normalize(c.display))]
-        if not candidates:
+    answer.confidence = round(routes[0][1], 4)
+    for is_cross, confidence, route in routes:
+        if confidence < settings.refusal_threshold:
+            continue
+        chosen, refusal = _select(query, route, retriever, settings, is_cross)
+        if chosen:
+            answer.confidence = round(confidence, 4)
+            answer.message = ""
+            _cite(answer, chosen)
             return answer
+        if refusal and answer.message == texts.NOT_FOUND:
+            answer.message = refusal
+    return answer
 
+
+def _select(
+    query: Query, candidates: list[Candidate], retriever: Retriever, settings: Settings, cross: bool
+) -> tuple[list[Candidate], str | None]:
+    """The answer sentences among typed candidates, or none and why (None: nothing specific)."""
+    if not candidates:
+        return [], None
     missing = _missing_terms(query, candidates[0], retriever, cross)
     if not missing and not cross:
         best = candidates[0]
         candidates = _about_the_question(query, candidates)
         if not candidates:
-            return answer
+            return [], None
         if candidates[0] is not best:
             missing = _missing_terms(query, candidates[0], retriever, cross)
     if missing:
-        answer.message = texts.NOT_FOUND_TERM.format(term="、".join(missing))
-        return answer
+        return [], texts.NOT_FOUND_TERM.format(term="、".join(missing))
     focus = _quantity_focus(query.core_text, retriever) if not cross else None
     evidence = retriever.passage_text(candidates[0].hit.chunk)
     if focus and not all(word in evidence for word in focus):
         # The knowledge base names the thing, but not where the answer is: the
         # passage holding a number is about something else (一台移动终端的价格 vs 项目总概算).
-        answer.message = texts.NOT_FOUND_FACT.format(term="".join(focus))
-        return answer
+        return [], texts.NOT_FOUND_FACT.format(term="".join(focus))
 
     best = candidates[0]
     chosen = [best]
@@ -283,9 +308,7 @@ def compose(
             break
         if cand.score >= ratio * best.score and cand.display not in {c.display for c in chosen}:
             chosen.append(cand)
-    answer.message = ""
-    _cite(answer, chosen)
-    return answer
+    return chosen, None
 
 
 def _cite(answer: Answer, chosen: list[Candidate]) -> None:
@@ -414,10 +437,62 @@ def _counted_noun(question: str) -> str | None:
     return max(whole, key=len) if whole else None
 
 
-def _asked_type(question: str) -> re.Pattern | None:
+def _translated(
+    query: Query, hits: list[Hit], retriever: Retriever, settings: Settings, wants_quantity: bool
+) -> list[Candidate]:
+    """Other-language sentences holding the asked-for kind of fact, with their coverage of
+    the question through the dictionary; those below `translated_coverage` are dropped."""
+    out = []
+    for cand in _typed(query, _semantic_candidates(query, hits, retriever, settings, wants_quantity), wants_quantity):
+        norm = normalize(cand.display)
+        cand.coverage = retriever.translated_coverage(query, set(tokenize_normalized(norm)), norm)
+        if cand.coverage >= settings.translated_coverage:
+            out.append(cand)
+    return out
+
+
+def _typed(query: Query, candidates: list[Candidate], wants_quantity: bool) -> list[Candidate]:
+    """Candidates that hold the kind of fact asked for: a number for 多少/几/多久, a dose, a
+    sum of money, a percentage, a count. Only candidates close to the best may stand in."""
+    for holds in filter(None, [_QUANTITY.search if wants_quantity else None, _asked_type(query.core_text)]):
+        floor = 0.5 * candidates[0].score if candidates else 0.0
+        candidates = [c for c in candidates if c.score >= floor and holds(normalize(c.display))]
+    return candidates
+
+
+_MEASURES = "例|人次|人|个|家|所|名|位|台|张|项|支|座|间|户|辆|批|次"
+# 几次 asks how often, which the answer may put many ways (每周2次, 每季度1次, 随时).
+_COUNT_ASKED = re.compile(rf"(?:多少|(?<!哪)几)\s*({_MEASURES.replace('|次', '')})")
+# Measure words that count the same things: 多少人 is answered by 2923名.
+_SAME_MEASURE = [{"人", "人次", "名", "位"}, {"家", "所", "座", "间"}]
+_COUNT_EN = re.compile(r"(?<![\d.,])(?!(?:19|20)\d\d(?!\d))\d[\d,]*(?![\d.]*\s*%)")
+
+
+def _count_of(measure: str):
+    """A test for a sentence stating a number of what the question counts: "41家", "2923名",
+    "5,066 cases"; not a year, a percentage or a count of something else (DR一台 for 多少例)."""
+    if measure == "个":  # 个 counts anything
+        measures = _MEASURES
+    else:
+        measures = "|".join(next((sorted(group, key=len, reverse=True) for group in _SAME_MEASURE if measure in group), [measure]))
+    pattern = re.compile(rf"(?:\d[\d,，.]*\s*(?:万|千|百)?|[一二两三四五六七八九十百千万]+)\s*(?:{measures})")
+
+    def holds(sentence: str) -> bool:
+        if detect_language(sentence) == "en":
+            return bool(_COUNT_EN.search(sentence))
+        return bool(pattern.search(sentence))
+
+    return holds
+
+
+def _asked_type(question: str):
+    """What a sentence must contain to hold the kind of fact the question asks for."""
     for _, asks, holds in _ANSWER_TYPES:
         if asks.search(question):
-            return holds
+            return holds.search
+    counted = _COUNT_ASKED.search(question)
+    if counted:
+        return _count_of(counted.group(1))
     return None
 
 

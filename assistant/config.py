@@ -68,6 +68,10 @@ class Settings(BaseModel):
     # Same-language evidence below this confidence lets a standing-out passage in the
     # other language answer instead (if its own confidence clears this).
     cross_threshold: float = 0.5
+    # An other-language passage answers a question its own language has only the topic of
+    # when it says at least this share of the question's words (through the dictionary).
+    translated_coverage: float = 0.45
+    cross_margin: float = 0.2  # ... and covers this much more of it than the best sentence in the question's language
     rare_share: float = 0.01  # a question noun in fewer passages than this must appear in the answer's passage
     categories: list[str] = Field(default_factory=list)  # empty = all
 

@@ -76,12 +76,21 @@ class Assistant:
             tokens=tokenize_normalized(" ".join([full, *related])),
             core_text=text,
             core_tokens=core_tokens,
+            translations=self._translate(core_tokens),
             places=places,
             nouns=nouns,
             expansions=expansions,
             alternatives=alternatives,
         )
         return query
+
+    def _translate(self, tokens: list[str]) -> dict[str, list[str]]:
+        """The question's words in the other language, as the index spells them."""
+        lexicon = self.retriever().lexicon
+        chinese = [t for t in tokens if not t.isascii()]
+        if chinese:
+            return {t: found for t in chinese if (found := lexicon.to_english(t))}
+        return lexicon.to_chinese([t for t in tokens if t.isalpha()])
 
     # -- ask -----------------------------------------------------------------------
     def retrieve(self, question: str, history: list[str] | None = None, categories: list[str] | None = None) -> list[Hit]:

@@ -18,6 +18,7 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.embed import get_embedder
+from assistant.lexicon import LEXICON, Lexicon
 from assistant.models import Chunk
 from assistant.sentences import split_sentences
 from assistant.store import COLLECTION, chroma_settings, index_text, read_chunks, read_manifest
@@ -53,6 +54,7 @@ class Query:
     places: list[str] = field(default_factory=list)  # place names the question is about
     alternatives: dict[str, list[str]] = field(default_factory=dict)  # user token → standard terms meaning it
     nouns: list[str] = field(default_factory=list)  # nouns the question names (checked against the evidence)
+    translations: dict[str, list[str]] = field(default_factory=dict)  # user token → index tokens in the other language
     vector: np.ndarray | None = None
     expansions: list[str] = field(default_factory=list)
 
@@ -86,6 +88,9 @@ class Retriever:
                 df[tok] = df.get(tok, 0) + 1
         self._df = df
         self._n = len(self.chunks)
+        # Built at ingest; an older build without it gets one now (≈1.5 s).
+        lexicon_file = build / LEXICON
+        self.lexicon = Lexicon.load(lexicon_file) if lexicon_file.exists() else Lexicon.build(df)
         self._documents: dict[str, str] = {}
         self._corpus: str | None = None
         self._sentences: dict[int, list[tuple[set[str], str]]] = {}
@@ -140,6 +145,28 @@ class Retriever:
             text = self.chunks[idx].search_text
             self._sentences[idx] = [(set(tokenize_normalized(text[s:e])), text[s:e]) for s, e in split_sentences(text)]
         return max((self.coverage(query, toks, sent) for toks, sent in self._sentences[idx]), default=0.0)
+
+    def tokens_of(self, chunk: Chunk) -> set[str]:
+        return self.chunk_tokens[self.by_id[chunk.id]]
+
+    def translated_coverage(self, query: Query, tokens: set[str], text: str) -> float:
+        """IDF-weighted share of the question's words a text in the other language says,
+        through the dictionary or the synonym list (白内障 → cataract). Only whole words count:
+        the parts search segmentation adds (内障 of 白内障) translate to noise."""
+        total = covered = 0.0
+        words = {t for t in query.core_tokens if not ((len(t) == 1 and not t.isascii()) or t[0].isdigit())}
+        for tok in words:
+            if any(tok != other and tok in other for other in words):
+                continue
+            weight = self.idf(tok)
+            total += weight
+            if (
+                tok in tokens
+                or any(alt in text for alt in query.alternatives.get(tok, ()))
+                or any(t in tokens for t in query.translations.get(tok, ()))
+            ):
+                covered += weight
+        return covered / total if total else 0.0
 
     def is_rare(self, term: str) -> bool:
         """In at most ~1% of passages: specific enough that an answer must mention it."""

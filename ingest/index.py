@@ -27,6 +27,7 @@ from assistant.store import (
     set_current,
 )
 from assistant.synonyms import SynonymTable
+from assistant.lexicon import LEXICON, Lexicon
 from assistant.tokenize import add_words, tokenize_normalized
 from ingest.chunk import chunk_document
 from ingest.clean import clean_lines
@@ -37,7 +38,10 @@ from ingest.load import SUPPORTED, LoadError, RawDocument, load_document
 # chunking or tokenisation, `make run` rebuilds (cheaply: vectors are cached by text).
 _SHAPING_CODE = [
     *sorted((Path(__file__).parent).glob("*.py")),
-    *(Path(__file__).parent.parent / "assistant" / name for name in ("tokenize.py", "textnorm.py", "sentences.py", "store.py")),
+    *(
+        Path(__file__).parent.parent / "assistant" / name
+        for name in ("tokenize.py", "textnorm.py", "sentences.py", "store.py", "lexicon.py")
+    ),
 ]
 
 
@@ -308,11 +312,14 @@ def _write_chroma(build: Path, chunks: list[Chunk], matrix: np.ndarray) -> None:
 
 
 def _write_bm25(build: Path, texts: list[str]) -> None:
+    """The BM25 index, and the Chinese–English word list cut down to its vocabulary."""
     import bm25s
 
+    tokenized = [tokenize_normalized(t) or ["∅"] for t in texts]
     retriever = bm25s.BM25()
-    retriever.index([tokenize_normalized(t) or ["∅"] for t in texts], show_progress=False)
+    retriever.index(tokenized, show_progress=False)
     retriever.save(str(build / "bm25"))
+    Lexicon.build({tok for tokens in tokenized for tok in tokens}).save(build / LEXICON)
 
 
 def _prune(builds: Path, keep: set[str]) -> None:

@@ -207,3 +207,36 @@ def test_how_a_rate_is_calculated_is_answered_with_its_formula(assistant):
     answer = assistant.ask("血压控制率怎么算")
     assert not answer.refused
     assert "＝" in answer.sentences[0].text or "=" in answer.sentences[0].text
+
+
+def test_a_chinese_question_is_answered_from_an_english_report(assistant):
+    # Only the English summary states the figure; the dictionary carries the question's
+    # words (覆盖 → cover, 农民 → farmer) across, and the cited sentence is the English one.
+    answer = assistant.ask("新农合覆盖了多少农民")
+    assert not answer.refused
+    assert answer.citations[0].lang == "en"
+    assert "1,250,000" in answer.sentences[0].text
+
+
+def test_the_dictionary_is_cut_down_to_the_index_vocabulary(corpus_settings):
+    from assistant.lexicon import LEXICON, Lexicon
+    from assistant.store import current_build
+
+    lexicon = Lexicon.build({"cataract", "surgery", "salary", "年薪", "医院", "hospital"})
+    assert lexicon.to_english("白内障") == ["cataract"]
+    assert "hygiene" not in lexicon.to_english("卫生")  # not in this vocabulary
+    assert "年薪" in lexicon.to_chinese(["annual", "salary"])["annual"]
+    # Built once at ingest, beside the BM25 index.
+    build = current_build(corpus_settings.index_dir)
+    assert (build / LEXICON).exists()
+    assert Lexicon.load(build / LEXICON).to_english("农民") == ["farmer"]
+
+
+def test_how_many_of_a_thing_needs_a_count_of_that_thing():
+    from assistant.answer import _asked_type
+
+    cases = _asked_type("白内障复明手术做了多少例")
+    assert cases("期间共完成手术80例") and cases("completed 5,066 cases of cataract surgery")
+    assert not cases("放射科购置DR一台") and not cases("In 2019, the rate reached 80.58%")
+    people = _asked_type("执业医师定期考核做了多少人")
+    assert people("共派出10名医师") and not people("建成二级甲等专科医院")
