@@ -93,6 +93,7 @@ class Retriever:
         self.lexicon = Lexicon.load(lexicon_file) if lexicon_file.exists() else Lexicon.build(df)
         self._documents: dict[str, str] = {}
         self._corpus: str | None = None
+        self._other_than: dict[str, np.ndarray] = {}
         self._sentences: dict[int, list[tuple[set[str], str]]] = {}
         self._by_length: dict[int, list[str]] = {}
         for tok in df:
@@ -222,6 +223,25 @@ class Retriever:
                 out[self.by_id[cid]] = (float(sim), (float(sim) - mean) / std)
         return out
 
+    def _translated_bm25(self, query: Query, allowed: np.ndarray, query_lang: str) -> np.ndarray | None:
+        """BM25 of an English question's dictionary translation over the Chinese passages.
+
+        Only English questions: their words map onto the Chinese guidelines' terms
+        (annual salary → 年薪) well enough to rank by, while Chinese words fan out into too
+        many English ones (卫生 → health, hygiene…) to rank the English reports by."""
+        if query_lang != "en" or not query.translations or self.settings.translated_weight <= 0:
+            return None
+        vocab = self._bm25.vocab_dict
+        tokens = [t for alts in query.translations.values() for t in alts[: self.settings.translations_per_word] if t in vocab]
+        if not tokens:
+            return None
+        return np.where(allowed & self._not_lang(query_lang), self._bm25.get_scores(tokens), 0.0)
+
+    def _not_lang(self, lang: str) -> np.ndarray:
+        if lang not in self._other_than:
+            self._other_than[lang] = np.array([c.lang != lang for c in self.chunks])
+        return self._other_than[lang]
+
     def _balance_languages(
         self, ranked: list[int], dense: dict[int, tuple[float, float]], query_lang: str, query: Query
     ) -> list[int]:
@@ -292,6 +312,10 @@ class Retriever:
 
         query_lang = detect_language(query.core_text)
         fused = self._fuse(dense, bm25, query_lang)
+        translated = self._translated_bm25(query, allowed, query_lang)
+        if translated is not None:
+            for rank, idx in enumerate(int(i) for i in np.argsort(-translated)[: self.settings.candidates] if translated[i] > 0):
+                fused[idx] = fused.get(idx, 0.0) + self.settings.translated_weight / (self.settings.rrf_k + rank + 1)
         ranked = self._rerank(sorted(fused, key=lambda i: fused[i], reverse=True), fused, query)
         ranked = self._balance_languages(ranked, dense, query_lang, query)
 

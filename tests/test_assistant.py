@@ -240,3 +240,16 @@ def test_how_many_of_a_thing_needs_a_count_of_that_thing():
     assert not cases("放射科购置DR一台") and not cases("In 2019, the rate reached 80.58%")
     people = _asked_type("执业医师定期考核做了多少人")
     assert people("共派出10名医师") and not people("建成二级甲等专科医院")
+
+
+def test_an_english_question_reaches_the_chinese_guideline_word_for_word(assistant):
+    import numpy as np
+
+    question = "What fasting blood glucose level requires urgent referral for diabetes patients?"
+    query = assistant.make_query(question)
+    assert "糖尿病" in query.translations["diabete"] and "紧急" in query.translations["urgent"]
+    retriever = assistant.retriever()
+    scores = retriever._translated_bm25(query, np.ones(len(retriever.chunks), dtype=bool), "en")
+    assert "16.7" in retriever.chunks[int(np.argmax(scores))].text
+    answer = assistant.ask(question)
+    assert not answer.refused and "16.7" in answer.sentences[0].text and answer.citations[0].lang == "zh"
