@@ -20,7 +20,7 @@ from assistant.similarity import jaccard, shingles
 from assistant.store import current_build
 from assistant.synonyms import SynonymTable
 from assistant.textnorm import normalize
-from assistant.tokenize import add_words, tagged_words, tokenize_normalized
+from assistant.tokenize import add_words, tagged_words, tokenize_normalized, word_units
 
 # A short question that leans on the previous one: 那糖尿病呢？ / 老年人的话？ / what about diabetes?
 _FOLLOW_UP = re.compile(r"^(那|那么|那个|还有|如果是|要是|换成|对于|what about|and )|(呢|的话)[?？。]?$", re.I)
@@ -76,6 +76,7 @@ class Assistant:
             tokens=tokenize_normalized(" ".join([full, *related])),
             core_text=text,
             core_tokens=core_tokens,
+            units=word_units(text),
             translations=self._translate(core_tokens),
             places=places,
             nouns=nouns,

@@ -51,6 +51,7 @@ class Query:
     tokens: list[str]
     core_text: str  # the user's own words, normalised
     core_tokens: list[str]  # their tokens, without expansions
+    units: list[tuple[str, list[str]]] = field(default_factory=list)  # their words, each with its tokens
     places: list[str] = field(default_factory=list)  # place names the question is about
     alternatives: dict[str, list[str]] = field(default_factory=dict)  # user token → standard terms meaning it
     nouns: list[str] = field(default_factory=list)  # nouns the question names (checked against the evidence)
@@ -145,7 +146,7 @@ class Retriever:
         if idx not in self._sentences:
             text = self.chunks[idx].search_text
             self._sentences[idx] = [(set(tokenize_normalized(text[s:e])), text[s:e]) for s, e in split_sentences(text)]
-        return max((self.coverage(query, toks, sent) for toks, sent in self._sentences[idx]), default=0.0)
+        return max((self._rerank_coverage(query, toks, sent) for toks, sent in self._sentences[idx]), default=0.0)
 
     def tokens_of(self, chunk: Chunk) -> set[str]:
         return self.chunk_tokens[self.by_id[chunk.id]]
@@ -172,6 +173,27 @@ class Retriever:
     def is_rare(self, term: str) -> bool:
         """In at most ~1% of passages: specific enough that an answer must mention it."""
         return self._df.get(term, 0) <= max(1, self._n * self.settings.rare_share)
+
+    def word_coverage(self, query: Query, tokens: set[str], text: str) -> float:
+        """Coverage with each of the question's words weighed once, however many tokens
+        search segmentation cuts it into: otherwise a long term (糖化血红蛋白 → five
+        tokens) outweighs the word that says what is asked about it (诊断). A word found
+        only in parts counts by the share of its characters they cover."""
+        def said(tok: str) -> bool:
+            return tok in tokens or _mentions(text, tok) or any(alt in text for alt in query.alternatives.get(tok, ()))
+
+        total = covered = 0.0
+        for word, parts in query.units:
+            weight = max(self.idf(p) for p in parts)
+            total += weight
+            covered += weight * (1.0 if said(word) else max((len(p) / len(word) for p in parts if said(p)), default=0.0))
+        return covered / total if total else 0.0
+
+    def _rerank_coverage(self, query: Query, tokens: set[str], text: str) -> float:
+        plain = self.coverage(query, tokens, text)
+        if not query.units or self.settings.word_weight <= 0:
+            return plain
+        return (1 - self.settings.word_weight) * plain + self.settings.word_weight * self.word_coverage(query, tokens, text)
 
     def coverage(self, query: Query, tokens: set[str], text: str, whole_words: bool = False) -> float:
         """IDF-weighted share of the user's own words found in a text (a synonym counts).
@@ -292,7 +314,7 @@ class Retriever:
         score = {
             i: fused[i] / top
             + self.settings.coverage_weight
-            * (0.5 * self.coverage(query, self.chunk_tokens[i], self.chunks[i].search_text) + 0.5 * self._best_sentence_coverage(query, i))
+            * (0.5 * self._rerank_coverage(query, self.chunk_tokens[i], self.chunks[i].search_text) + 0.5 * self._best_sentence_coverage(query, i))
             for i in head
         }
         return sorted(head, key=lambda i: score[i], reverse=True) + ranked[len(head) :]

@@ -99,5 +99,16 @@ def tokenize_normalized(text: str) -> list[str]:
     return tokens
 
 
+def word_units(text: str) -> list[tuple[str, list[str]]]:
+    """The topical words of already-normalised text, each with its parts as
+    `tokenize_normalized` gives them (糖化血红蛋白 → 糖化, 血红, 蛋白, 糖化血红蛋白…)."""
+    units: list[tuple[str, list[str]]] = []
+    for piece in _jieba().cut(text, HMM=False):
+        parts = tokenize_normalized(piece)
+        if parts:
+            units.append((max(parts, key=len) if piece.isascii() else piece, parts))
+    return units
+
+
 def tokenize(text: str) -> list[str]:
     return tokenize_normalized(normalize(text))
