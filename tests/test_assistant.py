@@ -253,3 +253,14 @@ def test_an_english_question_reaches_the_chinese_guideline_word_for_word(assista
     assert any("16.7" in retriever.chunks[int(i)].text for i in np.argsort(-scores)[:3])
     answer = assistant.ask(question)
     assert not answer.refused and "16.7" in answer.sentences[0].text and answer.citations[0].lang == "zh"
+
+
+def test_a_long_term_counts_once_in_word_coverage(assistant):
+    retriever = assistant.retriever()
+    query = assistant.make_query("糖化血红蛋白能诊断糖尿病吗")
+    assert ("血红蛋白", ["血红", "红蛋", "蛋白", "血红蛋白"]) in query.units
+    text = "糖尿病的诊断标准"
+    tokens = set(query.core_tokens) & {"糖尿病", "诊断"}
+    # Search segmentation cuts the long term into four tokens, which would outweigh 诊断;
+    # weighed as one word, it leaves the text that answers "can it diagnose" its due.
+    assert retriever.word_coverage(query, tokens, text) > retriever.coverage(query, tokens, text) + 0.1
