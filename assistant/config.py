@@ -48,7 +48,7 @@ class Settings(BaseModel):
     coverage_weight: float = 1.0  # weight of question-word coverage when reranking the fused head
     rerank_depth: int = 30
     word_weight: float = 0.3  # share of word-level (vs token-level) coverage in reranking
-    cross_weight: float = 0.5  # RRF weight of the dense list in the language the question is not in
+    cross_weight: float = 0.8  # RRF weight of the dense list in the language the question is not in
     cross_min_z: float = 1.5  # an other-language passage this far above its language's mean gets a top-k slot
     translated_weight: float = 2.0  # RRF weight of an English question's translation, BM25 over the Chinese passages
     translations_per_word: int = 4  # dictionary senses of each English word used for that BM25 (later ones are noise)
