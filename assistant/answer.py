@@ -440,15 +440,21 @@ def _counted_noun(question: str) -> str | None:
 def _translated(
     query: Query, hits: list[Hit], retriever: Retriever, settings: Settings, wants_quantity: bool
 ) -> list[Candidate]:
-    """Other-language sentences holding the asked-for kind of fact, with their coverage of
-    the question through the dictionary; those below `translated_coverage` are dropped."""
+    """Other-language sentences holding the asked-for kind of fact, scored by how much of
+    the question they say through the dictionary; below `translated_coverage` they are
+    no answer. Lexical, so no sentence needs embedding at question time."""
     out = []
-    for cand in _typed(query, _semantic_candidates(query, hits, retriever, settings, wants_quantity), wants_quantity):
-        norm = normalize(cand.display)
-        cand.coverage = retriever.translated_coverage(query, set(tokenize_normalized(norm)), norm)
-        if cand.coverage >= settings.translated_coverage:
-            out.append(cand)
-    return out
+    for hit in hits:
+        for start, end in split_sentences(hit.chunk.text, max_chars=settings.max_sentence_chars):
+            norm = normalize(hit.chunk.text[start:end])
+            if len(norm.strip()) < 12:
+                continue
+            coverage = retriever.translated_coverage(query, set(tokenize_normalized(norm)), norm)
+            if coverage >= settings.translated_coverage:
+                score = coverage + settings.rank_prior / (hit.rank + 1)
+                out.append(Candidate(hit, start, end, _reading_form(hit.chunk.text[start:end]), score, coverage))
+    out.sort(key=lambda c: c.score, reverse=True)
+    return _typed(query, out, wants_quantity)
 
 
 def _typed(query: Query, candidates: list[Candidate], wants_quantity: bool) -> list[Candidate]:

@@ -55,6 +55,7 @@ class Settings(BaseModel):
     cross_slots: int = 2  # at most this many of the top_k go to other-language passages
     dedup_threshold: float = 0.8  # char-trigram Jaccard above which two passages count as copies
     use_synonyms: bool = True
+    use_dictionary: bool = True  # Chinese–English word list (CC-CEDICT) for questions and passages in different languages
 
     # Answer.
     max_question_chars: int = 200

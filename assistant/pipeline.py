@@ -77,7 +77,7 @@ class Assistant:
             core_text=text,
             core_tokens=core_tokens,
             units=word_units(text),
-            translations=self._translate(core_tokens),
+            translations=self._translate(core_tokens) if self.settings.use_dictionary else {},
             places=places,
             nouns=nouns,
             expansions=expansions,
