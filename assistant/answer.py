@@ -311,6 +311,40 @@ def _select(
     return chosen, None
 
 
+def bring_typed_evidence(query: Query, hits: list[Hit], retriever: Retriever, settings: Settings) -> list[Hit]:
+    """Give the asked-for kind of fact a place among the passages an answer draws on.
+
+    When a count or a sum is asked for, no passage of the top k in the question's
+    language states one, and a passage in the other language further down does and says
+    the question's words in its own (dictionary), it takes the last place of the top k:
+    the Chinese plans talk about 检验科, the English report counts "41 qualified".
+    """
+    holds = _asked_type(query.core_text)
+    k = settings.top_k
+    if holds is None or len(hits) <= k:
+        return hits
+    lang = detect_language(query.core_text)
+    if any(holds(normalize(h.chunk.text)) for h in hits[:k]):
+        return hits
+    best = next(
+        (
+            h
+            for h in hits[k:]  # the best ranked that qualifies
+            if h.chunk.lang != lang
+            and holds(normalize(h.chunk.text))
+            and retriever.translated_coverage(query, retriever.tokens_of(h.chunk), retriever.passage_text(h.chunk))
+            >= settings.translated_coverage
+        ),
+        None,
+    )
+    if best is None:
+        return hits
+    out = [*hits[: k - 1], best, *(h for h in hits[k - 1 :] if h is not best)]
+    for rank, hit in enumerate(out):
+        hit.rank = rank
+    return out
+
+
 def _cite(answer: Answer, chosen: list[Candidate]) -> None:
     """One citation per passage, numbered in order of first use; sentences in reading order."""
     citations: dict[str, Citation] = {}

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from assistant import texts
-from assistant.answer import compose
+from assistant.answer import bring_typed_evidence, compose
 from assistant.config import Settings, load_settings
 from assistant.models import Answer
 from assistant.retrieve import Hit, Query, Retriever
@@ -95,8 +95,12 @@ class Assistant:
 
     # -- ask -----------------------------------------------------------------------
     def retrieve(self, question: str, history: list[str] | None = None, categories: list[str] | None = None) -> list[Hit]:
-        query = self.make_query(question, history)
-        return self._distinct(self.retriever().search(query, categories or self.settings.categories))
+        return self._search(self.make_query(question, history), categories)
+
+    def _search(self, query: Query, categories: list[str] | None) -> list[Hit]:
+        retriever = self.retriever()
+        hits = self._distinct(retriever.search(query, categories or self.settings.categories))
+        return bring_typed_evidence(query, hits, retriever, self.settings)
 
     def ask(self, question: str, history: list[str] | None = None, categories: list[str] | None = None) -> Answer:
         started = time.perf_counter()
@@ -108,7 +112,7 @@ class Assistant:
         question = question[: self.settings.max_question_chars]
         retriever = self.retriever()
         query = self.make_query(question, history)
-        hits = self._distinct(retriever.search(query, categories or self.settings.categories))
+        hits = self._search(query, categories)
         answer = compose(question, query, hits, retriever, self.settings)
         answer.retrieved = [h.chunk.id for h in hits]
         answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)

@@ -264,3 +264,16 @@ def test_a_long_term_counts_once_in_word_coverage(assistant):
     # Search segmentation cuts the long term into four tokens, which would outweigh 诊断;
     # weighed as one word, it leaves the text that answers "can it diagnose" its due.
     assert retriever.word_coverage(query, tokens, text) > retriever.coverage(query, tokens, text) + 0.1
+
+
+def test_a_count_only_the_other_language_states_is_brought_into_reach(assistant):
+    # No Chinese passage counts vaccinated children; the English summary does, and says the
+    # question's words through the dictionary (全市 → city, 接种 → vaccinated, 麻疹 → measles).
+    hits = assistant.retrieve("全市给多少名儿童接种了麻疹疫苗")
+    assert any("38,000" in h.chunk.text for h in hits[:5])
+    answer = assistant.ask("全市给多少名儿童接种了麻疹疫苗")
+    assert not answer.refused and "38,000" in answer.sentences[0].text
+    # A question that asks for no count or sum leaves the ranking alone.
+    assert [h.chunk.id for h in assistant.retrieve("麻疹疫苗怎么接种")] == [
+        h.chunk.id for h in assistant._distinct(assistant.retriever().search(assistant.make_query("麻疹疫苗怎么接种")))
+    ]
