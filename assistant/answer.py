@@ -515,7 +515,8 @@ def _count_of(measure: str):
         measures = _MEASURES
     else:
         measures = "|".join(next((sorted(group, key=len, reverse=True) for group in _SAME_MEASURE if measure in group), [measure]))
-    pattern = re.compile(rf"(?:\d[\d,，.]*\s*(?:万|千|百)?|[一二两三四五六七八九十百千万]+)\s*(?:{measures})")
+    # 第一人民医院 is an ordinal, not one person.
+    pattern = re.compile(rf"(?:\d[\d,，.]*\s*(?:万|千|百)?|(?<!第)[一二两三四五六七八九十百千万]+)\s*(?:{measures})")
 
     def holds(sentence: str) -> bool:
         if detect_language(sentence) == "en":
