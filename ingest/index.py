@@ -297,7 +297,16 @@ def _write_chroma(build: Path, chunks: list[Chunk], matrix: np.ndarray) -> None:
     client = chromadb.PersistentClient(path=str(build / "chroma"), settings=chroma_settings())
     # embedding_function=None: vectors always come from our bundled model; Chroma's
     # default function would try to download one.
-    collection = client.create_collection(COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None)
+    # A wide, single-threaded HNSW graph: at knowledge-base scale its search is as good as
+    # exact and the same documents always give the same index (with the defaults, two
+    # builds of one corpus ranked some questions differently).
+    collection = client.create_collection(
+        COLLECTION,
+        configuration={
+            "hnsw": {"space": "cosine", "ef_construction": 200, "ef_search": 200, "max_neighbors": 32, "num_threads": 1}
+        },
+        embedding_function=None,
+    )
     for start in range(0, len(chunks), 500):
         part = chunks[start : start + 500]
         collection.add(
