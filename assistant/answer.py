@@ -500,7 +500,7 @@ def _typed(query: Query, candidates: list[Candidate], wants_quantity: bool) -> l
     return candidates
 
 
-_MEASURES = "例|人次|人|个|家|所|名|位|台|张|项|支|座|间|户|辆|批|次"
+_MEASURES = "例|人次|人|个|家|所|名|位|台|张|项|支|座|间|户|辆|次"  # not 批: 一批 means "some", not a count
 # 几次 asks how often, which the answer may put many ways (每周2次, 每季度1次, 随时).
 _COUNT_ASKED = re.compile(rf"(?:多少|(?<!哪)几)\s*({_MEASURES.replace('|次', '')})")
 # Measure words that count the same things: 多少人 is answered by 2923名.
