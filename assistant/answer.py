@@ -170,17 +170,22 @@ def _lexical_candidates(
     return out
 
 
-def _semantic_candidates(
-    query: Query, hits: list[Hit], retriever: Retriever, settings: Settings, wants_quantity: bool
-) -> list[Candidate]:
-    """Sentences of other-language passages, ranked by embedding similarity plus the
-    question words the synonym list lets them match across languages ("elderly" → 老年)."""
-    spans = [
+def _other_language_spans(hits: list[Hit], settings: Settings) -> list[tuple[Hit, int, int]]:
+    """The sentences of other-language passages long enough to answer (not a list number)."""
+    return [
         (hit, s, e)
         for hit in hits
         for s, e in split_sentences(hit.chunk.text, max_chars=settings.max_sentence_chars)
         if len(hit.chunk.text[s:e].strip()) >= 12
     ]
+
+
+def _semantic_candidates(
+    query: Query, hits: list[Hit], retriever: Retriever, settings: Settings, wants_quantity: bool
+) -> list[Candidate]:
+    """Sentences of other-language passages, ranked by embedding similarity plus the
+    question words the synonym list lets them match across languages ("elderly" → 老年)."""
+    spans = _other_language_spans(hits, settings)
     if not spans or query.vector is None:
         return []
     sentences = [normalize(hit.chunk.text[s:e]) for hit, s, e in spans]
@@ -221,7 +226,7 @@ def compose(
     # it says in its own (through the synonym list or the dictionary).
     other_coverage = max(
         (
-            max(retriever.passage_coverage(query, h.chunk), retriever.translated_coverage(query, retriever.tokens_of(h.chunk), retriever.passage_text(h.chunk)))
+            max(retriever.passage_coverage(query, h.chunk), retriever.passage_translated_coverage(query, h.chunk))
             for h in other[:3]
         ),
         default=0.0,
@@ -314,9 +319,9 @@ def _select(
 def bring_typed_evidence(query: Query, hits: list[Hit], retriever: Retriever, settings: Settings) -> list[Hit]:
     """Give the asked-for kind of fact a place among the passages an answer draws on.
 
-    When a count or a sum is asked for, no passage of the top k in the question's
-    language states one, and a passage in the other language further down does and says
-    the question's words in its own (dictionary), it takes the last place of the top k:
+    When a count or a sum is asked for, no passage of the top k states one, and a passage
+    in the other language further down does and says the question's words in its own
+    (dictionary), the best ranked such passage takes the last place of the top k:
     the Chinese plans talk about 检验科, the English report counts "41 qualified".
     """
     holds = _asked_type(query.core_text)
@@ -332,8 +337,7 @@ def bring_typed_evidence(query: Query, hits: list[Hit], retriever: Retriever, se
             for h in hits[k:]  # the best ranked that qualifies
             if h.chunk.lang != lang
             and holds(normalize(h.chunk.text))
-            and retriever.translated_coverage(query, retriever.tokens_of(h.chunk), retriever.passage_text(h.chunk))
-            >= settings.translated_coverage
+            and retriever.passage_translated_coverage(query, h.chunk) >= settings.translated_coverage
         ),
         None,
     )
@@ -478,15 +482,12 @@ def _translated(
     the question they say through the dictionary; below `translated_coverage` they are
     no answer. Lexical, so no sentence needs embedding at question time."""
     out = []
-    for hit in hits:
-        for start, end in split_sentences(hit.chunk.text, max_chars=settings.max_sentence_chars):
-            norm = normalize(hit.chunk.text[start:end])
-            if len(norm.strip()) < 12:
-                continue
-            coverage = retriever.translated_coverage(query, set(tokenize_normalized(norm)), norm)
-            if coverage >= settings.translated_coverage:
-                score = coverage + settings.rank_prior / (hit.rank + 1)
-                out.append(Candidate(hit, start, end, _reading_form(hit.chunk.text[start:end]), score, coverage))
+    for hit, start, end in _other_language_spans(hits, settings):
+        norm = normalize(hit.chunk.text[start:end])
+        coverage = retriever.translated_coverage(query, set(tokenize_normalized(norm)), norm)
+        if coverage >= settings.translated_coverage:
+            score = coverage + settings.rank_prior / (hit.rank + 1)
+            out.append(Candidate(hit, start, end, _reading_form(hit.chunk.text[start:end]), score, coverage))
     out.sort(key=lambda c: c.score, reverse=True)
     return _typed(query, out, wants_quantity)
 

@@ -33,6 +33,11 @@ def _mentions(text: str, token: str) -> bool:
     return token in text
 
 
+def _said(query: "Query", tok: str, tokens: set[str], text: str) -> bool:
+    """Whether a text says one of the question's tokens, itself or through a synonym."""
+    return tok in tokens or _mentions(text, tok) or any(alt in text for alt in query.alternatives.get(tok, ()))
+
+
 @dataclass
 class Hit:
     chunk: Chunk
@@ -138,7 +143,11 @@ class Retriever:
 
     def passage_coverage(self, query: Query, chunk: Chunk) -> float:
         """Coverage of the question by a whole passage, its title and section included."""
-        return self.coverage(query, self.chunk_tokens[self.by_id[chunk.id]], self.passage_text(chunk))
+        return self.coverage(query, self.tokens_of(chunk), self.passage_text(chunk))
+
+    def passage_translated_coverage(self, query: Query, chunk: Chunk) -> float:
+        """`translated_coverage` of a whole passage, its title and section included."""
+        return self.translated_coverage(query, self.tokens_of(chunk), self.passage_text(chunk))
 
     def _best_sentence_coverage(self, query: Query, idx: int) -> float:
         """How much of the question one sentence of the passage covers: an answer is
@@ -179,14 +188,14 @@ class Retriever:
         search segmentation cuts it into: otherwise a long term (糖化血红蛋白 → five
         tokens) outweighs the word that says what is asked about it (诊断). A word found
         only in parts counts by the share of its characters they cover."""
-        def said(tok: str) -> bool:
-            return tok in tokens or _mentions(text, tok) or any(alt in text for alt in query.alternatives.get(tok, ()))
-
         total = covered = 0.0
         for word, parts in query.units:
             weight = max(self.idf(p) for p in parts)
             total += weight
-            covered += weight * (1.0 if said(word) else max((len(p) / len(word) for p in parts if said(p)), default=0.0))
+            if _said(query, word, tokens, text):
+                covered += weight
+            else:
+                covered += weight * max((len(p) / len(word) for p in parts if _said(query, p, tokens, text)), default=0.0)
         return covered / total if total else 0.0
 
     def _rerank_coverage(self, query: Query, tokens: set[str], text: str) -> float:
@@ -207,7 +216,7 @@ class Retriever:
                 continue
             weight = self.idf(tok)
             total += weight
-            if tok in tokens or _mentions(text, tok) or any(alt in text for alt in query.alternatives.get(tok, ())):
+            if _said(query, tok, tokens, text):
                 covered += weight
         return covered / total if total else 0.0
 
@@ -290,8 +299,11 @@ class Retriever:
         out = rest[: self.settings.top_k - len(others)] + others + rest[self.settings.top_k - len(others) :]
         return out
 
-    def _fuse(self, dense: dict[int, tuple[float, float]], bm25: np.ndarray, query_lang: str) -> dict[int, float]:
-        """Weighted reciprocal-rank fusion of one dense list per language and the BM25 list."""
+    def _fuse(
+        self, dense: dict[int, tuple[float, float]], bm25: np.ndarray, translated: np.ndarray | None, query_lang: str
+    ) -> dict[int, float]:
+        """Weighted reciprocal-rank fusion of one dense list per language, the BM25 list and
+        the BM25 list of an English question's translation (see `_translated_bm25`)."""
         fused: dict[int, float] = {}
 
         def add(order: list[int], weight: float) -> None:
@@ -302,6 +314,8 @@ class Retriever:
             order = sorted((i for i in dense if self.chunks[i].lang == lang), key=lambda i: dense[i][0], reverse=True)
             add(order, self.settings.dense_weight * (1.0 if lang == query_lang else self.settings.cross_weight))
         add([int(i) for i in np.argsort(-bm25)[: self.settings.candidates] if bm25[i] > 0], self.settings.bm25_weight)
+        if translated is not None:
+            add([int(i) for i in np.argsort(-translated)[: self.settings.candidates] if translated[i] > 0], self.settings.translated_weight)
         return fused
 
     def _rerank(self, ranked: list[int], fused: dict[int, float], query: Query) -> list[int]:
@@ -333,11 +347,7 @@ class Retriever:
         dense = self._dense(query.vector, categories, stats)
 
         query_lang = detect_language(query.core_text)
-        fused = self._fuse(dense, bm25, query_lang)
-        translated = self._translated_bm25(query, allowed, query_lang)
-        if translated is not None:
-            for rank, idx in enumerate(int(i) for i in np.argsort(-translated)[: self.settings.candidates] if translated[i] > 0):
-                fused[idx] = fused.get(idx, 0.0) + self.settings.translated_weight / (self.settings.rrf_k + rank + 1)
+        fused = self._fuse(dense, bm25, self._translated_bm25(query, allowed, query_lang), query_lang)
         ranked = self._rerank(sorted(fused, key=lambda i: fused[i], reverse=True), fused, query)
         ranked = self._balance_languages(ranked, dense, query_lang, query)
 
