@@ -44,7 +44,7 @@ _ANSWER_TYPES: list[tuple[str, re.Pattern, re.Pattern]] = [
     ),
     (
         "duration",
-        re.compile(r"多久|多长时间|多少天|几天|几周|几个月|多少小时|几小时|几个小时|多少分钟|how (long|soon|often)"),
+        re.compile(r"多久|多长时间|多少天|几天|几分钟|几周|几个月|多少小时|几小时|几个小时|多少分钟|how (long|soon|often)"),
         re.compile(r"(\d|[一二两三四五六七八九十半])\s*(个)?\s*(分钟|小时|天|日|周|星期|月|年|min|h\b|hour|day|week|month|year)|每(天|日|周|月|年|季度)|立即|随时", re.I),
     ),
     (
@@ -60,6 +60,27 @@ _ANSWER_TYPES: list[tuple[str, re.Pattern, re.Pattern]] = [
         # 心率/频率/效率 are not proportions.
         re.compile(r"百分之(几|多少)|(比例|占比|比率|(?<![心频效功速])率).{0,6}(多少|几)|多少%|what (percentage|proportion)|what.{0,20}rate"),
         re.compile(r"\d\s*(%|％|‰)|百分之[一二三四五六七八九十百]|[一二三四五六七八九十]成|\d+:\d+|\d\s*/\s*(10\s*万|100,?000)|per 100,?000"),
+    ),    # Clinical measurements: a value of the measured quantity, in its unit. 高血压 names a
+    # disease, not a reading, and 几次/几天 ask how often or how long.
+    (
+        "temperature",
+        re.compile(r"多少度|几度|多少摄氏度|体温[^，。？?]{0,6}(多少|几|多高)(?![天次日周个年小岁分秒月片粒支项种类])|what temperature|how high .{0,12}(fever|temperature)"),
+        re.compile(r"\d\s*(℃|°\s*c|度|摄氏度|degrees?)", re.I),
+    ),
+    (
+        "blood_pressure",
+        re.compile(r"(?<!高)血压[^，。？?]{0,8}(多少|几)(?![天次日周个年小岁分秒月片粒支项种类])|(blood pressure|bp)\b.{0,20}(target|threshold|level)|what.{0,20}blood pressure"),
+        re.compile(r"\d{2,3}\s*/\s*\d{2,3}|mmhg|毫米汞柱", re.I),
+    ),
+    (
+        "glucose",
+        re.compile(r"血糖[^，。？?]{0,8}(多少|几)(?![天次日周个年小岁分秒月片粒支项种类])|what.{0,20}(blood )?glucose"),
+        re.compile(r"\d\s*(mmol|毫摩尔)", re.I),
+    ),
+    (
+        "heart_rate",
+        re.compile(r"(心率|心跳|脉搏)[^，。？?]{0,6}(多少|几)(?![天日周个年小岁分秒月片粒支项种类])|what.{0,20}(heart|pulse) rate"),
+        re.compile(r"\d\s*次\s*/\s*(分|min)|\d\s*(bpm|beats)|次每分", re.I),
     ),
 ]
 
@@ -216,6 +237,10 @@ def compose(
     passages = hits[: settings.top_k]
     same = [h for h in passages if h.chunk.lang == query_lang]
     other = sorted((h for h in passages if h.chunk.lang != query_lang), key=lambda h: h.dense_z, reverse=True)
+    holds = _asked_type(query.core_text)
+    # Only a few other-language passages are read sentence by sentence; those stating the
+    # asked-for kind of fact go first (a temperature for "what temperature…").
+    readable = sorted(other, key=lambda h: not holds(normalize(h.chunk.text))) if holds else other
 
     candidates = _lexical_candidates(query, same, retriever, settings, wants_quantity)
     coverage = max(
@@ -256,13 +281,13 @@ def compose(
     # language's evidence fails them, the other language may still answer.
     routes: list[tuple[bool, float, list[Candidate]]] = []
     if cross:
-        routes.append((True, conf_other, _typed(query, _semantic_candidates(query, other[:2], retriever, settings, wants_quantity), wants_quantity)))
-    elif other and (wants_quantity or _asked_type(query.core_text)):
+        routes.append((True, conf_other, _typed(query, _semantic_candidates(query, readable[:2], retriever, settings, wants_quantity), wants_quantity)))
+    elif other and (wants_quantity or holds):
         # The question's language may have the topic but not the fact (a plan for the
         # cataract programme, no count of operations) while a report in the other language
         # states it in the question's words, through the dictionary ("5,066 cases of
         # cataract surgery"): then that report answers.
-        translated = _translated(query, other[:2], retriever, settings, wants_quantity)
+        translated = _translated(query, readable[:2], retriever, settings, wants_quantity)
         if translated and (not same_typed or translated[0].coverage >= same_typed[0].coverage + settings.cross_margin):
             routes.append((True, conf_other, translated))
     routes.append((False, conf_same, same_typed))
@@ -331,13 +356,16 @@ def bring_typed_evidence(query: Query, hits: list[Hit], retriever: Retriever, se
     lang = detect_language(query.core_text)
     if any(holds(normalize(h.chunk.text)) for h in hits[:k]):
         return hits
+    def says_the_question(hit: Hit) -> float:
+        if hit.chunk.lang == lang:
+            return retriever.passage_coverage(query, hit.chunk) if hit.rank < settings.typed_depth else 0.0
+        return retriever.passage_translated_coverage(query, hit.chunk)
+
     best = next(
         (
             h
             for h in hits[k:]  # the best ranked that qualifies
-            if h.chunk.lang != lang
-            and holds(normalize(h.chunk.text))
-            and retriever.passage_translated_coverage(query, h.chunk) >= settings.translated_coverage
+            if holds(normalize(h.chunk.text)) and says_the_question(h) >= settings.translated_coverage
         ),
         None,
     )

@@ -53,6 +53,10 @@ class Settings(BaseModel):
     translated_weight: float = 2.0  # RRF weight of an English question's translation, BM25 over the Chinese passages
     translations_per_word: int = 4  # dictionary senses of each English word used for that BM25 (later ones are noise)
     cross_slots: int = 2  # at most this many of the top_k go to other-language passages
+    # A question asking for a kind of fact (a count, a temperature…) no top_k passage states
+    # may have one brought up from the same language from no deeper than this; below it
+    # the ranking has seen the passage's words and judged it off the question.
+    typed_depth: int = 20
     dedup_threshold: float = 0.8  # char-trigram Jaccard above which two passages count as copies
     use_synonyms: bool = True
     use_dictionary: bool = True  # Chinese–English word list (CC-CEDICT) for questions and passages in different languages
