@@ -10,6 +10,7 @@ import sys
 
 from assistant.models import DISCLAIMER
 from assistant.textnorm import normalize
+from tests.conftest import index_corpus
 
 
 def _supported(answer) -> bool:
@@ -277,3 +278,67 @@ def test_a_count_only_the_other_language_states_is_brought_into_reach(assistant)
     assert [h.chunk.id for h in assistant.retrieve("麻疹疫苗怎么接种")] == [
         h.chunk.id for h in assistant._distinct(assistant.retriever().search(assistant.make_query("麻疹疫苗怎么接种")))
     ]
+
+
+def test_a_clinical_measurement_question_needs_a_value_in_its_unit():
+    from assistant.answer import _asked_type
+
+    fever = _asked_type("糖尿病人发烧多少度要紧急转诊")
+    assert fever("体温超过39摄氏度") and not fever("收缩压≥180mmHg和（或）舒张压≥110mmHg")
+    pressure = _asked_type("高血压合并糖尿病血压要降到多少")
+    assert pressure("血压应降至130/80mmHg以下") and not pressure("空腹血糖<7.0mmol/L")
+    assert _asked_type("糖尿病随访心率多少要转")("心率超过100次/分钟")
+    # 高血压 names the disease, and 几次/几分钟 ask how often or how long, not for a reading.
+    assert _asked_type("高血压患者一年随访几次") is None
+    assert _asked_type("量血压前要休息几分钟")("安静休息至少5分钟")
+
+
+_DIABETES_REFERRAL = """---
+title: 糖尿病患者健康管理（测试）
+category: chronic
+year: 2017
+---
+# 紧急转诊
+
+1. 糖尿病患者随访中需要紧急转诊的血压值：收缩压≥180mmHg和（或）舒张压≥110mmHg，处理后紧急转诊。
+2. 糖尿病患者随访中需要紧急转诊的血糖值：血糖≥16.7mmol/L或血糖≤3.9mmol/L，处理后紧急转诊。
+3. 对于紧急转诊的糖尿病患者，乡镇卫生院、村卫生室应在2周内主动随访转诊情况。
+4. 糖尿病患者随访时若不需紧急转诊，应询问上次随访到此次随访期间的症状。
+5. 糖尿病患者出现意识改变、呼气有烂苹果样丙酮味时，须在处理后紧急转诊。
+6. 糖尿病患者出现上述危急情况之一，或存在不能处理的其他疾病时，须在处理后紧急转诊。
+7. 糖尿病患者紧急转诊前应建立静脉通道，有条件时开始静脉补液。
+8. 糖尿病足出现新发溃疡或原有溃疡加重时，需紧急转诊。
+9. 糖尿病患者随访中的其他危急情况包括：持续性心动过速（心率超过100次/分钟）；体温超过39摄氏度；视力突然骤降。
+10. 糖尿病患者每次随访都要检查足背动脉搏动，并测量体重、计算BMI。
+"""
+
+
+def test_a_passage_stating_the_asked_for_measurement_is_brought_into_reach(tmp_path):
+    from assistant.answer import bring_typed_evidence
+    from assistant.pipeline import Assistant
+
+    settings = index_corpus(tmp_path, {"dm.md": _DIABETES_REFERRAL, "synonyms.tsv": "发热\t发烧|体温\n"})
+    assistant = Assistant(settings)
+    retriever = assistant.retriever()
+    query = assistant.make_query("糖尿病患者发烧多少度要紧急转诊")
+    hits = assistant._distinct(retriever.search(query))
+    fever = next(h for h in hits if "39摄氏度" in h.chunk.text)
+    # On the full knowledge base the passages naming 紧急转诊 outrank it (13th there):
+    # put it 8th, behind five passages that state a pressure, a glucose, a period, none a temperature.
+    demoted = [h for h in hits if h is not fever]
+    demoted.insert(7, fever)
+    assert not any("度" in h.chunk.text for h in demoted[:5])
+
+    def ranked_as_demoted():
+        for rank, hit in enumerate(demoted):
+            hit.rank = rank
+        return list(demoted)
+
+    brought = bring_typed_evidence(query, ranked_as_demoted(), retriever, settings)
+    assert brought[4] is fever and [h.rank for h in brought] == list(range(len(brought)))
+    # From deeper than typed_depth the ranking is trusted: it read the passage's words.
+    shallow = settings.with_overrides({"typed_depth": 5})
+    assert fever not in bring_typed_evidence(query, ranked_as_demoted(), retriever, shallow)[:5]
+    # An English question is answered from the Chinese passage that states a temperature.
+    answer = assistant.ask("What temperature requires urgent referral for a diabetic patient?")
+    assert not answer.refused and "39" in answer.sentences[0].text
