@@ -27,6 +27,13 @@ _QUANTITY = re.compile(r"\d|[一二两三四五六七八九十百千万半]+\s*(
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _VALUE = re.compile(r"(?<![a-z\d.])\d+(?:\.\d+)?")  # a number on its own, not the 1 of "FEV1"
 
+
+def _asks_reading(quantity: str, also: str) -> re.Pattern:
+    """A question asking what a measured value is (血压要降到多少, 体温多高). 高血压 names a
+    disease, not a reading, and 几次/几天/几分钟 ask how often or how long."""
+    return re.compile(rf"(?:{quantity})[^，。？?]{{0,8}}(?:多少|几|多高)(?![天次日周个年小岁分秒月片粒支项种类])|{also}")
+
+
 # Answer typing: what kind of fact the question asks for, and what a sentence holding
 # it must contain. A sentence of the right topic without the asked-for fact is no answer
 # ("硝苯地平一天最多吃几片" is not answered by a list of drug names).
@@ -60,29 +67,17 @@ _ANSWER_TYPES: list[tuple[str, re.Pattern, re.Pattern]] = [
         # 心率/频率/效率 are not proportions.
         re.compile(r"百分之(几|多少)|(比例|占比|比率|(?<![心频效功速])率).{0,6}(多少|几)|多少%|what (percentage|proportion)|what.{0,20}rate"),
         re.compile(r"\d\s*(%|％|‰)|百分之[一二三四五六七八九十百]|[一二三四五六七八九十]成|\d+:\d+|\d\s*/\s*(10\s*万|100,?000)|per 100,?000"),
-    ),    # Clinical measurements: a value of the measured quantity, in its unit. 高血压 names a
-    # disease, not a reading, and 几次/几天 ask how often or how long.
-    (
-        "temperature",
-        re.compile(r"多少度|几度|多少摄氏度|体温[^，。？?]{0,6}(多少|几|多高)(?![天次日周个年小岁分秒月片粒支项种类])|what temperature|how high .{0,12}(fever|temperature)"),
-        re.compile(r"\d\s*(℃|°\s*c|度|摄氏度|degrees?)", re.I),
-    ),
-    (
-        "blood_pressure",
-        re.compile(r"(?<!高)血压[^，。？?]{0,8}(多少|几)(?![天次日周个年小岁分秒月片粒支项种类])|(blood pressure|bp)\b.{0,20}(target|threshold|level)|what.{0,20}blood pressure"),
-        re.compile(r"\d{2,3}\s*/\s*\d{2,3}|mmhg|毫米汞柱", re.I),
-    ),
-    (
-        "glucose",
-        re.compile(r"血糖[^，。？?]{0,8}(多少|几)(?![天次日周个年小岁分秒月片粒支项种类])|what.{0,20}(blood )?glucose"),
-        re.compile(r"\d\s*(mmol|毫摩尔)", re.I),
-    ),
-    (
-        "heart_rate",
-        re.compile(r"(心率|心跳|脉搏)[^，。？?]{0,6}(多少|几)(?![天日周个年小岁分秒月片粒支项种类])|what.{0,20}(heart|pulse) rate"),
-        re.compile(r"\d\s*次\s*/\s*(分|min)|\d\s*(bpm|beats)|次每分", re.I),
     ),
 ]
+# Clinical measurements: what is measured (in Chinese), other ways of asking for it, and its
+# value in its unit.
+_MEASUREMENTS = [
+    ("temperature", "体温", r"多少度|几度|多少摄氏度|what temperature|how high .{0,12}(fever|temperature)", r"\d\s*(℃|°\s*c|度|摄氏度|degrees?)"),
+    ("blood_pressure", "(?<!高)血压", r"(blood pressure|bp)\b.{0,20}(target|threshold|level)|what.{0,20}blood pressure", r"\d{2,3}\s*/\s*\d{2,3}|mmhg|毫米汞柱"),
+    ("glucose", "血糖", r"what.{0,20}(blood )?glucose", r"\d\s*(mmol|毫摩尔)"),
+    ("heart_rate", "心率|心跳|脉搏", r"what.{0,20}(heart|pulse) rate", r"\d\s*次\s*/\s*(分|min)|\d\s*(bpm|beats)|次每分"),
+]
+_ANSWER_TYPES += [(name, _asks_reading(quantity, also), re.compile(value, re.I)) for name, quantity, also, value in _MEASUREMENTS]
 
 
 @dataclass
