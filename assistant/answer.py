@@ -50,8 +50,14 @@ _ANSWER_TYPES: list[tuple[str, re.Pattern, re.Pattern]] = [
         re.compile(r"[=＝÷]|/.{0,30}[×x*]\s*100\s*%|×\s*100"),
     ),
     (
+        # Minutes and hours are not answered by a frequency (每年4次) or a number of days.
+        "short_duration",
+        re.compile(r"几分钟|多少分钟|几个?小时|多少小时|how many (minutes|hours)"),
+        re.compile(r"(\d|[一二两三四五六七八九十半])\s*(个)?\s*(分钟|小时|min|h\b|hours?)|立即|随时", re.I),
+    ),
+    (
         "duration",
-        re.compile(r"多久|多长时间|多少天|几天|几分钟|几周|几个月|多少小时|几小时|几个小时|多少分钟|how (long|soon|often)"),
+        re.compile(r"多久|多长时间|多少天|几天|几周|几个月|how (long|soon|often)"),
         re.compile(r"(\d|[一二两三四五六七八九十半])\s*(个)?\s*(分钟|小时|天|日|周|星期|月|年|min|h\b|hour|day|week|month|year)|每(天|日|周|月|年|季度)|立即|随时", re.I),
     ),
     (
@@ -299,6 +305,12 @@ def compose(
             return answer
         if refusal and answer.message == texts.NOT_FOUND:
             answer.message = refusal
+    if answer.message == texts.NOT_FOUND and candidates and not same_typed and conf_same >= settings.refusal_threshold:
+        # The knowledge base answers the question's topic, just not with the kind of value
+        # asked for (心率过快要转诊, no rate in beats per minute): say so, rather than that
+        # nothing was found.
+        if _select(query, candidates, retriever, settings, False)[0]:
+            answer.message = texts.NOT_FOUND_KIND.format(kind=_asked_kind(query.core_text))
     return answer
 
 
@@ -548,6 +560,28 @@ def _count_of(measure: str):
         return bool(pattern.search(sentence))
 
     return holds
+
+
+_KIND_NAMES = {
+    "dose": "剂量",
+    "formula": "计算方法",
+    "short_duration": "时长",
+    "duration": "时间",
+    "money": "金额",
+    "percent": "比例",
+    "temperature": "体温数值",
+    "blood_pressure": "血压数值",
+    "glucose": "血糖数值",
+    "heart_rate": "心率数值",
+}
+
+
+def _asked_kind(question: str) -> str:
+    """The kind of fact asked for, as the refusal names it."""
+    name = next((name for name, asks, _ in _ANSWER_TYPES if asks.search(question)), None)
+    if name:
+        return _KIND_NAMES[name]
+    return "数目" if _COUNT_ASKED.search(question) else "具体数字"
 
 
 def _asked_type(question: str):

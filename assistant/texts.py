@@ -3,6 +3,7 @@
 NOT_FOUND = "知识库中没有找到相关内容，无法回答这个问题。请换一种问法，或咨询上级医院/相关部门。"
 NOT_FOUND_TERM = "知识库中没有找到关于「{term}」的相关内容，无法回答这个问题。以下不作推测。"
 NOT_FOUND_FACT = "知识库提到了「{term}」，但没有找到回答这个问题的内容（如具体数字），无法回答。以下不作推测。"
+NOT_FOUND_KIND = "找到了相关内容，但其中没有所问的{kind}，无法回答。可以换一种问法再试，或咨询上级医院/相关部门。"
 EMPTY_QUESTION = "请输入问题。"
 # Shown when the answer draws on several documents: each keeps its own citation and year,
 # and the assistant does not decide between them.

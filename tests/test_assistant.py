@@ -342,3 +342,17 @@ def test_a_passage_stating_the_asked_for_measurement_is_brought_into_reach(tmp_p
     # An English question is answered from the Chinese passage that states a temperature.
     answer = assistant.ask("What temperature requires urgent referral for a diabetic patient?")
     assert not answer.refused and "39" in answer.sentences[0].text
+
+
+def test_a_topic_without_the_asked_for_value_is_refused_saying_so(assistant):
+    from assistant import texts
+
+    # The fixture says how often hypertension patients are followed up, never for how many
+    # minutes: a frequency (每年4次) is no answer, and the refusal says what was missing.
+    minutes = assistant.ask("高血压患者随访要几分钟")
+    assert minutes.refused and not minutes.sentences
+    assert minutes.message == texts.NOT_FOUND_KIND.format(kind="时长")
+    price = assistant.ask("高血压患者随访一次多少钱")
+    assert price.refused and price.message == texts.NOT_FOUND_KIND.format(kind="金额")
+    # A question the knowledge base has nothing on keeps the plain message.
+    assert assistant.ask("明天天气怎么样").message == texts.NOT_FOUND
