@@ -627,6 +627,10 @@ def _missing_terms(query: Query, best: Candidate, retriever: Retriever, cross: b
         bridged = {tok: alts for tok, alts in bridged.items() if alts}
         if bridged and not any(a in evidence for alts in bridged.values() for a in alts):
             missing.append(next(iter(bridged)))
+        # A place must be named in the passage's document by its name in that language
+        # (杭州 → Hangzhou); one the dictionary cannot name there (西安) is not what it reports on.
+        document = retriever.document_text(chunk.doc.source)
+        missing += [p for p in query.places if not any(name in document for name in retriever.lexicon.whole_word(p))]
         return missing
 
     def said(term: str) -> bool:

@@ -139,6 +139,11 @@ class Lexicon:
                 i += 1
         return out[:MAX_PER_WORD]
 
+    def whole_word(self, word: str) -> list[str]:
+        """English tokens of the index that translate the word as a whole (杭州 → hangzhou),
+        without falling back on its parts (西安 is not "west")."""
+        return self._zh_en.get(word, [])[:MAX_PER_WORD]
+
     def to_chinese(self, words: list[str]) -> dict[str, list[str]]:
         """Chinese words of the index for each English word (or two-word phrase) of a question."""
         words = [w for w in words if w not in _QUESTION_WORDS]
