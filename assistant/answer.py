@@ -275,7 +275,9 @@ def compose(
     # With no same-language passage at all (an English question over Chinese guidelines),
     # the other language is all there is and only the refusal threshold applies.
     cross = conf_other > conf_same and (
-        not same or (conf_same < settings.cross_threshold and conf_other >= settings.cross_threshold)
+        not same
+        or conf_same < settings.refusal_threshold  # nothing in the question's language would answer
+        or (conf_same < settings.cross_threshold and conf_other >= settings.cross_threshold)
     )
     same_typed = _typed(query, candidates, wants_quantity)
     # Routes to an answer, best first; each must pass every check. When the preferred
