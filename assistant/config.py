@@ -51,6 +51,7 @@ class Settings(BaseModel):
     cross_weight: float = 0.8  # RRF weight of the dense list in the language the question is not in
     cross_min_z: float = 1.5  # an other-language passage this far above its language's mean gets a top-k slot
     translated_weight: float = 2.0  # RRF weight of an English question's translation, BM25 over the Chinese passages
+    unknown_words_weight: float = 1.0  # RRF weight of the same for a Chinese question's words no Chinese passage uses
     translations_per_word: int = 4  # dictionary senses of each English word used for that BM25 (later ones are noise)
     cross_slots: int = 2  # at most this many of the top_k go to other-language passages
     # A question asking for a kind of fact (a count, a temperature…) no top_k passage states

@@ -260,10 +260,21 @@ class Retriever:
         Only English questions: their words map onto the Chinese guidelines' terms
         (annual salary → 年薪) well enough to rank by, while Chinese words fan out into too
         many English ones (卫生 → health, hygiene…) to rank the English reports by."""
-        if query_lang != "en" or not query.translations or self.settings.translated_weight <= 0:
+        if not query.translations or self.settings.translated_weight <= 0:
             return None
         vocab = self._bm25.vocab_dict
-        tokens = [t for alts in query.translations.values() for t in alts[: self.settings.translations_per_word] if t in vocab]
+        if query_lang == "en":
+            tokens = [t for alts in query.translations.values() for t in alts[: self.settings.translations_per_word] if t in vocab]
+        else:
+            # A Chinese question's words that no Chinese passage uses (美沙酮, 成都) can only
+            # be answered in English; their whole-word translations rank the English passages.
+            tokens = [
+                t
+                for word in query.core_tokens
+                if len(word) > 1 and not word.isascii() and not self.in_vocabulary(word) and word not in query.alternatives
+                for t in self.lexicon.whole_word(word)[: self.settings.translations_per_word]
+                if t in vocab
+            ]
         if not tokens:
             return None
         return np.where(allowed & self._not_lang(query_lang), self._bm25.get_scores(tokens), 0.0)
@@ -315,7 +326,8 @@ class Retriever:
             add(order, self.settings.dense_weight * (1.0 if lang == query_lang else self.settings.cross_weight))
         add([int(i) for i in np.argsort(-bm25)[: self.settings.candidates] if bm25[i] > 0], self.settings.bm25_weight)
         if translated is not None:
-            add([int(i) for i in np.argsort(-translated)[: self.settings.candidates] if translated[i] > 0], self.settings.translated_weight)
+            weight = self.settings.translated_weight if query_lang == "en" else self.settings.unknown_words_weight
+            add([int(i) for i in np.argsort(-translated)[: self.settings.candidates] if translated[i] > 0], weight)
         return fused
 
     def _rerank(self, ranked: list[int], fused: dict[int, float], query: Query) -> list[int]:
