@@ -6,11 +6,19 @@ A question containing any variant gains the standard term, so 血压高 reaches 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.textnorm import normalize
 from assistant.tokenize import tokenize_normalized
+
+
+def _mentions(text: str, term: str) -> bool:
+    """An English term must stand as whole words (a plural allowed): "age" is not in "management"."""
+    if term.isascii():
+        return re.search(rf"(?<![a-z]){re.escape(term)}(?:s|es)?(?![a-z])", text) is not None
+    return term in text
 
 
 @dataclass
@@ -44,7 +52,7 @@ class SynonymTable:
         that concept, in either language: "hypertension" is matched by 高血压."""
         out: dict[str, list[str]] = {}
         for members in self.groups.values():
-            for member in (m for m in members if m in normalized_query):
+            for member in (m for m in members if _mentions(normalized_query, m)):
                 for tok in tokenize_normalized(member):
                     out.setdefault(tok, []).extend(m for m in members if m != member)
         return out
@@ -53,8 +61,8 @@ class SynonymTable:
         """Every other member of each concept the query mentions (for lexical matching)."""
         out: list[str] = []
         for standard, members in self.groups.items():
-            if any(m in normalized_query for m in members):
-                out.extend(m for m in members if m not in normalized_query and m not in out)
+            if any(_mentions(normalized_query, m) for m in members):
+                out.extend(m for m in members if not _mentions(normalized_query, m) and m not in out)
         return out
 
     def terms(self) -> set[str]:
@@ -66,8 +74,8 @@ class SynonymTable:
         """Standard terms the query implies but does not already contain, longest variants first."""
         added: list[str] = []
         for variant in sorted(self.expansions, key=len, reverse=True):
-            if variant in normalized_query:
+            if _mentions(normalized_query, variant):
                 for standard in self.expansions[variant]:
-                    if standard not in normalized_query and standard not in added:
+                    if not _mentions(normalized_query, standard) and standard not in added:
                         added.append(standard)
         return added

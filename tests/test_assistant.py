@@ -356,3 +356,15 @@ def test_a_topic_without_the_asked_for_value_is_refused_saying_so(assistant):
     assert price.refused and price.message == texts.NOT_FOUND_KIND.format(kind="金额")
     # A question the knowledge base has nothing on keeps the plain message.
     assert assistant.ask("明天天气怎么样").message == texts.NOT_FOUND
+
+
+def test_an_english_synonym_matches_whole_words_only(tmp_path):
+    from assistant.synonyms import SynonymTable
+
+    path = tmp_path / "synonyms.tsv"
+    path.write_text("年龄\t岁数|age\n转诊\treferral\n", encoding="utf-8")
+    table = SynonymTable.load(path)
+    assert table.expand("quality management of the village clinic") == []  # no "age" in "management"
+    assert table.expand("what age is screened") == ["年龄"]
+    assert table.expand("how many referrals") == ["转诊"]  # a plural still counts
+    assert table.expand("多大岁数") == ["年龄"]
