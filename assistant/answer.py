@@ -353,31 +353,30 @@ def _select(
 def bring_typed_evidence(query: Query, hits: list[Hit], retriever: Retriever, settings: Settings) -> list[Hit]:
     """Give the asked-for kind of fact a place among the passages an answer draws on.
 
-    When a count or a sum is asked for, no passage of the top k states one, and a passage
-    in the other language further down does and says the question's words in its own
-    (dictionary), the best ranked such passage takes the last place of the top k:
-    the Chinese plans talk about 检验科, the English report counts "41 qualified".
+    When the question asks for a kind of fact (a count, a sum, a temperature…) and no
+    passage of the top k both states one and says the question's words, the best ranked
+    passage further down that does takes the last place of the top k. "Says the question"
+    is coverage of its words, through the dictionary for the other language (the Chinese
+    plans talk about 检验科, the English report counts "41 qualified"); a same-language
+    passage is only looked for above `typed_depth`, below which the ranking has already
+    read its words and judged it off the question.
     """
     holds = _asked_type(query.core_text)
     k = settings.top_k
     if holds is None or len(hits) <= k:
         return hits
     lang = detect_language(query.core_text)
-    if any(holds(normalize(h.chunk.text)) for h in hits[:k]):
-        return hits
-    def says_the_question(hit: Hit) -> float:
-        if hit.chunk.lang == lang:
-            return retriever.passage_coverage(query, hit.chunk) if hit.rank < settings.typed_depth else 0.0
-        return retriever.passage_translated_coverage(query, hit.chunk)
 
-    best = next(
-        (
-            h
-            for h in hits[k:]  # the best ranked that qualifies
-            if holds(normalize(h.chunk.text)) and says_the_question(h) >= settings.translated_coverage
-        ),
-        None,
-    )
+    def answers(hit: Hit) -> bool:
+        if not holds(normalize(hit.chunk.text)):
+            return False
+        if hit.chunk.lang == lang:
+            return hit.rank < settings.typed_depth and retriever.passage_coverage(query, hit.chunk) >= settings.translated_coverage
+        return retriever.passage_translated_coverage(query, hit.chunk) >= settings.translated_coverage
+
+    if any(answers(h) for h in hits[:k]):
+        return hits
+    best = next((h for h in hits[k:] if answers(h)), None)  # the best ranked that qualifies
     if best is None:
         return hits
     out = [*hits[: k - 1], best, *(h for h in hits[k - 1 :] if h is not best)]
