@@ -58,6 +58,7 @@ class Settings(BaseModel):
     # may have one brought up from the same language from no deeper than this; below it
     # the ranking has seen the passage's words and judged it off the question.
     typed_depth: int = 20
+    typed_pool: int = 100  # ... and from an other-language passage no deeper than this
     dedup_threshold: float = 0.8  # char-trigram Jaccard above which two passages count as copies
     use_synonyms: bool = True
     use_dictionary: bool = True  # Chinese–English word list (CC-CEDICT) for questions and passages in different languages

@@ -16,7 +16,7 @@ from assistant.answer import bring_typed_evidence, compose
 from assistant.config import Settings, load_settings
 from assistant.models import Answer
 from assistant.retrieve import Hit, Query, Retriever
-from assistant.similarity import jaccard, shingles
+from assistant.similarity import jaccard
 from assistant.store import current_build
 from assistant.synonyms import SynonymTable
 from assistant.textnorm import normalize
@@ -99,8 +99,17 @@ class Assistant:
 
     def _search(self, query: Query, categories: list[str] | None) -> list[Hit]:
         retriever = self.retriever()
-        hits = self._distinct(retriever.search(query, categories or self.settings.categories))
-        return bring_typed_evidence(query, hits, retriever, self.settings)
+        found = retriever.search(query, categories or self.settings.categories, k=self.settings.typed_pool)
+        hits = self._distinct(found[: self.settings.candidates])
+        # Deeper passages only matter if one is brought up for the kind of fact asked; they
+        # are not deduplicated among themselves (that costs more than the whole search).
+        top = [retriever.shingles_of(h.chunk) for h in hits[: self.settings.top_k]]
+        deeper = [
+            h
+            for h in found[self.settings.candidates :]
+            if not any(jaccard(retriever.shingles_of(h.chunk), g) >= self.settings.dedup_threshold for g in top)
+        ]
+        return bring_typed_evidence(query, hits + deeper, retriever, self.settings)
 
     def ask(self, question: str, history: list[str] | None = None, categories: list[str] | None = None) -> Answer:
         started = time.perf_counter()
@@ -139,7 +148,7 @@ class Assistant:
         kept: list[Hit] = []
         grams: list[set[str]] = []
         for hit in hits:
-            g = shingles(hit.chunk.search_text)
+            g = self.retriever().shingles_of(hit.chunk)
             if any(jaccard(g, other) >= self.settings.dedup_threshold for other in grams):
                 continue
             kept.append(hit)

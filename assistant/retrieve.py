@@ -21,6 +21,7 @@ from assistant.embed import get_embedder
 from assistant.lexicon import LEXICON, Lexicon
 from assistant.models import Chunk
 from assistant.sentences import split_sentences
+from assistant.similarity import shingles
 from assistant.store import COLLECTION, chroma_settings, index_text, read_chunks, read_manifest
 from assistant.textnorm import detect_language, normalize
 from assistant.tokenize import tokenize_normalized
@@ -101,6 +102,7 @@ class Retriever:
         self._corpus: str | None = None
         self._other_than: dict[str, np.ndarray] = {}
         self._sentences: dict[int, list[tuple[set[str], str]]] = {}
+        self._shingles: dict[str, set[str]] = {}
         self._by_length: dict[int, list[str]] = {}
         for tok in df:
             self._by_length.setdefault(len(tok), []).append(tok)
@@ -156,6 +158,12 @@ class Retriever:
             text = self.chunks[idx].search_text
             self._sentences[idx] = [(set(tokenize_normalized(text[s:e])), text[s:e]) for s, e in split_sentences(text)]
         return max((self._rerank_coverage(query, toks, sent) for toks, sent in self._sentences[idx]), default=0.0)
+
+    def shingles_of(self, chunk: Chunk) -> set[str]:
+        """Character shingles of a passage, for spotting copies (computed once)."""
+        if chunk.id not in self._shingles:
+            self._shingles[chunk.id] = shingles(chunk.search_text)
+        return self._shingles[chunk.id]
 
     def tokens_of(self, chunk: Chunk) -> set[str]:
         return self.chunk_tokens[self.by_id[chunk.id]]
