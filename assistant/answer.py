@@ -460,6 +460,9 @@ _QUANTITY_WORD = re.compile(r"多少|(?<!哪)几|多久|多长|多大|多高")
 _LEAD_IN = re.compile(r"(?:要在|要|在|是|有|给|能|会|得|的|了|大概|大约|一共|总共|共|最多|最少|至少|[一每][台晚次天日年人个月周份]|\s)+$")
 
 
+_VALUE_WORDS = {"数", "目标", "标准", "水平", "数量", "人数", "总数", "数目", "指标", "比例", "情况"}
+
+
 def _quantity_focus(question: str, retriever: Retriever) -> list[str] | None:
     """The words naming what a how-much question quantifies, when the knowledge base
     uses them together: the longest run of whole words, ending in a noun right before the
@@ -471,6 +474,10 @@ def _quantity_focus(question: str, retriever: Retriever) -> list[str] | None:
     if not run:
         return None
     words = tagged_words(run.group(0))
+    stripped = False
+    # 药师数目标 asks for a target number of 药师: the generic words say what kind of value.
+    while len(words) > 1 and words[-1][0] in _VALUE_WORDS:
+        words, stripped = words[:-1], True
     if not words or not words[-1][1].startswith(("n", "vn")) or words[-1][1] == "ns":
         return None
     found = None
@@ -478,7 +485,7 @@ def _quantity_focus(question: str, retriever: Retriever) -> list[str] | None:
         if len(words[start][0]) < 2 or not words[start][1][:1] in ("n", "v", "a", "j", "l"):
             break  # a particle or a lone character (的, 量) is not part of the name
         phrase = [w for w, _ in words[start:]]
-        if len("".join(phrase)) >= 3 and retriever.says("".join(phrase)):
+        if (len("".join(phrase)) >= 3 or stripped) and retriever.says("".join(phrase)):
             found = phrase
     return found
 
