@@ -332,9 +332,18 @@ def _select(
             missing = _missing_terms(query, candidates[0], retriever, cross)
     if missing:
         return [], texts.NOT_FOUND_TERM.format(term="、".join(missing))
-    focus = _quantity_focus(query.core_text, retriever) if not cross else None
-    evidence = retriever.passage_text(candidates[0].hit.chunk)
-    if focus and not all(word in evidence for word in focus):
+    focus = _quantity_focus(query.core_text, retriever) if detect_language(query.core_text) == "zh" else None
+    chunk = candidates[0].hit.chunk
+    evidence = retriever.passage_text(chunk)
+
+    def says(word: str) -> bool:
+        if not cross:
+            return word in evidence
+        # In the other language, through the dictionary; a word it cannot translate cannot be checked.
+        names = retriever.lexicon.to_english(word)
+        return not names or any(t in retriever.tokens_of(chunk) for t in names) or any(a in evidence for a in query.alternatives.get(word, ()))
+
+    if focus and not all(says(word) for word in focus):
         # The knowledge base names the thing, but not where the answer is: the
         # passage holding a number is about something else (一台移动终端的价格 vs 项目总概算).
         return [], texts.NOT_FOUND_FACT.format(term="".join(focus))
