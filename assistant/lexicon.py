@@ -31,6 +31,9 @@ _SUFFIXES = ("izations", "ization", "isation", "ations", "ation", "izing", "ized
              "ment", "ments", "ness", "ies", "ied", "ed", "es", "ly", "s")
 
 LEXICON = "lexicon.json"  # its file in an index build
+# A proper name whose first gloss says it is a place: "Xi’an, sub-provincial city…".
+_PLACE_GLOSS = re.compile(r"\b(capital|city|county|province|district|prefecture|town|township|village|region|municipality)\b")
+_PLACE_SUFFIX = "市县区省镇乡"
 # Question words that say what kind of answer is wanted, not what it is about.
 _QUESTION_WORDS = {"many", "much", "often", "long", "soon", "have", "has", "had", "get", "got", "set", "make", "made", "did", "does"}
 MAX_GLOSSES = 4  # later senses are rarer and mostly noise
@@ -68,6 +71,7 @@ class Lexicon:
     def __init__(self) -> None:
         self._zh_en: dict[str, list[str]] = {}
         self._en_zh: dict[str, list[str]] = {}
+        self._places: set[str] = set()
         self._longest = 1
 
     @classmethod
@@ -78,7 +82,7 @@ class Lexicon:
         return lexicon
 
     def save(self, path: Path) -> None:
-        data = {"zh_en": self._zh_en, "en_zh": self._en_zh}
+        data = {"zh_en": self._zh_en, "en_zh": self._en_zh, "places": sorted(self._places)}
         path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
 
     @classmethod
@@ -86,6 +90,7 @@ class Lexicon:
         data = json.loads(path.read_text(encoding="utf-8"))
         lexicon = cls()
         lexicon._zh_en, lexicon._en_zh = data["zh_en"], data["en_zh"]
+        lexicon._places = set(data.get("places", ()))
         lexicon._longest = max(map(len, lexicon._zh_en), default=1)
         return lexicon
 
@@ -102,6 +107,12 @@ class Lexicon:
                 continue
             simplified, glosses = match.group(2), match.group(4).split("/")[:MAX_GLOSSES]
             proper = match.group(3)[:1].isupper()
+            if proper and _PLACE_GLOSS.search(glosses[0].lower()):
+                # Every place the dictionary knows, not only the index's: a question may
+                # name one the knowledge base never mentions (西安市, also said 西安).
+                self._places.add(simplified)
+                if len(simplified) > 2 and simplified[-1] in _PLACE_SUFFIX:
+                    self._places.add(simplified[:-1])
             words: list[str] = []
             for gloss in glosses:
                 found = _gloss_words(gloss)
@@ -138,6 +149,9 @@ class Lexicon:
             else:
                 i += 1
         return out[:MAX_PER_WORD]
+
+    def is_place(self, word: str) -> bool:
+        return word in self._places
 
     def whole_word(self, word: str) -> list[str]:
         """English tokens of the index that translate the word as a whole (杭州 → hangzhou),

@@ -68,6 +68,10 @@ class Assistant:
         related = [t for t in self.synonyms.related(match_text) if t.isascii()] if self.settings.use_synonyms else []
         full = " ".join([text, *expansions])
         places, nouns = _names(text)
+        # jieba tags some words as places that are not (三联 of 三联疫苗): a place is one the
+        # dictionary knows as such, or one named with its kind (石塘镇).
+        retriever = self.retriever()
+        places = [p for p in places if retriever.lexicon.is_place(p) or p[-1] in "市县区省镇乡村" or not retriever.lexicon]
         core_tokens = tokenize_normalized(text)
         query = Query(
             text=full,

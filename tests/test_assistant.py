@@ -230,6 +230,9 @@ def test_the_dictionary_is_cut_down_to_the_index_vocabulary(corpus_settings):
 
     lexicon = Lexicon.build({"cataract", "surgery", "salary", "年薪", "医院", "hospital"})
     assert lexicon.to_english("白内障") == ["cataract"]
+    # Places are every place the dictionary knows, so a question about one the knowledge
+    # base never names is caught; jieba's place tag alone also fires on 三联 (a triple vaccine).
+    assert lexicon.is_place("西安") and lexicon.is_place("杭州") and not lexicon.is_place("三联")
     assert "hygiene" not in lexicon.to_english("卫生")  # not in this vocabulary
     assert "年薪" in lexicon.to_chinese(["annual", "salary"])["annual"]
     # Built once at ingest, beside the BM25 index.
