@@ -487,6 +487,8 @@ def _quantity_focus(question: str, retriever: Retriever) -> list[str] | None:
     # 药师数目标 asks for a target number of 药师: the generic words say what kind of value.
     while len(words) > 1 and words[-1][0] in _VALUE_WORDS:
         words, stripped = words[:-1], True
+        if len(words) > 1 and words[-1][0] == "的":  # 药师数的目标
+            words = words[:-1]
     if not words or not words[-1][1].startswith(("n", "vn")) or words[-1][1] == "ns":
         return None
     found = None

@@ -172,6 +172,7 @@ def test_a_number_about_something_else_is_no_answer(assistant):
     assert _quantity_focus("智医助理的火锅一顿多少钱", assistant.retriever()) is None
     # Words saying what kind of value is wanted (标准, 数, 目标) are not the thing itself.
     assert _quantity_focus("项目经费标准是多少", assistant.retriever()) == ["经费"]
+    assert _quantity_focus("项目经费的标准是多少", assistant.retriever()) == ["经费"]
     counted = assistant.ask("每个基层医疗机构配几台移动终端")
     assert not counted.refused and "一台移动终端" in counted.sentences[0].text
 
