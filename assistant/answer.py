@@ -642,7 +642,8 @@ def _missing_terms(query: Query, best: Candidate, retriever: Retriever, cross: b
         # Across languages the synonym list is the only dictionary: where it names the
         # question's concepts in the passage's language (高血压 → hypertension), the
         # passage must say at least one of them.
-        bridged = {tok: [a for a in alts if detect_language(a) == chunk.lang] for tok, alts in query.alternatives.items()}
+        # A lone character (钱 of 多少钱) names what kind of answer is wanted, not the topic.
+        bridged = {tok: [a for a in alts if detect_language(a) == chunk.lang] for tok, alts in query.alternatives.items() if len(tok) > 1 or tok.isascii()}
         bridged = {tok: alts for tok, alts in bridged.items() if alts}
         if bridged and not any(a in evidence for alts in bridged.values() for a in alts):
             missing.append(next(iter(bridged)))

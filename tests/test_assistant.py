@@ -389,3 +389,17 @@ def test_words_only_the_english_reports_use_rank_them_for_a_chinese_question(ass
     assert "measles" in retriever.chunks[int(np.argmax(scores))].text
     # Words the Chinese passages use stay with the Chinese BM25 (卫生 would fan out into English noise).
     assert retriever._translated_bm25(assistant.make_query("高血压患者随访频次"), everything, "zh") is None
+
+
+def test_the_kind_of_answer_asked_for_is_not_a_topic_the_english_passage_must_name(tmp_path):
+    from assistant.pipeline import Assistant
+
+    files = {
+        "plan.txt": "某区卫生工作计划\n一、精神卫生\n为贫困精神病人提供免费门诊服务，由区财政安排。\n",
+        "report.txt": "District health work summary\nBy October the district had invested 47,872 yuan in free outpatient care for poor mental patients.\n",
+        # 钱 is a way of saying 经费, which the list names in English as "funding".
+        "synonyms.tsv": "经费\t钱|funding\n",
+    }
+    assistant = Assistant(index_corpus(tmp_path, files))
+    answer = assistant.ask("贫困病人免费门诊花了多少钱")
+    assert not answer.refused and "47,872" in answer.sentences[0].text
