@@ -20,7 +20,7 @@ from assistant.tokenize import tagged_words, tokenize_normalized
 from assistant import texts
 
 _WANTS_QUANTITY = re.compile(
-    r"多少|(?<!哪)几[次个年月天周岁项类种级分小]|多久|多长|多大|多高|多低|哪年|哪一年|何时|什么时候|啥时候|比例|频次|频率|次数|时限|标准是|目标|剂量|"
+    r"多少|(?<![哪那这])几[次个年月天周岁项类种级分小]|多久|多长|多大|多高|多低|哪年|哪一年|何时|什么时候|啥时候|比例|频次|频率|次数|时限|标准是|目标|剂量|"
     r"how (many|much|often|long|soon)|when|what percentage|target|threshold"
 )
 _QUANTITY = re.compile(r"\d|[一二两三四五六七八九十百千万半]+\s*(次|个|年|月|周|天|日|小时|分钟|岁|倍|项|类|级|成|%|％|人|元|台)")
@@ -463,7 +463,7 @@ def _about_the_question(query: Query, candidates: list[Candidate]) -> list[Candi
     return candidates
 
 
-_QUANTITY_WORD = re.compile(r"多少|(?<!哪)几|多久|多长|多大|多高")
+_QUANTITY_WORD = re.compile(r"多少|(?<![哪那这])几|多久|多长|多大|多高")
 # What may stand between the thing asked about and the question word: 入院记录「要在」多少小时,
 # 移动终端「一台」多少钱, 值班费「一晚给」多少.
 _LEAD_IN = re.compile(r"(?:要在|要|在|是|有|给|能|会|得|的|了|大概|大约|一共|总共|共|最多|最少|至少|[一每][台晚次天日年人个月周份]|\s)+$")
@@ -515,7 +515,7 @@ def _on_topic(query: Query, sentence: str) -> bool:
     )
 
 
-_COUNTED = re.compile(r"(?:多少|(?<!哪)几)(?:个|家|所|名|位|台|张|支|座|间)([\u4e00-\u9fff]{2,})")
+_COUNTED = re.compile(r"(?:多少|(?<![哪那这])几)(?:个|家|所|名|位|台|张|支|座|间)([\u4e00-\u9fff]{2,})")
 
 
 def _counted_noun(question: str) -> str | None:
@@ -557,7 +557,7 @@ def _typed(query: Query, candidates: list[Candidate], wants_quantity: bool) -> l
 
 _MEASURES = "例|人次|人|个|家|所|名|位|台|张|项|支|座|间|户|辆|次"  # not 批: 一批 means "some", not a count
 # 几次 asks how often, which the answer may put many ways (每周2次, 每季度1次, 随时).
-_COUNT_ASKED = re.compile(rf"(?:多少|(?<!哪)几)\s*({_MEASURES.replace('|次', '')})")
+_COUNT_ASKED = re.compile(rf"(?:多少|(?<![哪那这])几)\s*({_MEASURES.replace('|次', '')})")
 # Measure words that count the same things: 多少人 is answered by 2923名.
 _SAME_MEASURE = [{"人", "人次", "名", "位"}, {"家", "所", "座", "间"}]
 _COUNT_EN = re.compile(r"(?<![\d.,])(?!(?:19|20)\d\d(?!\d))\d[\d,]*(?![\d.]*\s*%)")

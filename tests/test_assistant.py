@@ -250,6 +250,8 @@ def test_how_many_of_a_thing_needs_a_count_of_that_thing():
     assert not cases("放射科购置DR一台") and not cases("In 2019, the rate reached 80.58%")
     people = _asked_type("执业医师定期考核做了多少人")
     assert people("共派出10名医师") and not people("建成二级甲等专科医院") and not people("区第一人民医院")
+    # 那几家 points at the units ("those few"); what is counted is 多少人.
+    assert _asked_type("给那几家受援单位安排了多少人来院进修")("石塘镇卫生院进修25人")
 
 
 def test_an_english_question_reaches_the_chinese_guideline_word_for_word(assistant):
