@@ -277,7 +277,7 @@ def compose(
     cross = conf_other > conf_same and (
         not same
         or conf_same < settings.refusal_threshold  # nothing in the question's language would answer
-        or (conf_same < settings.cross_threshold and conf_other >= settings.cross_threshold)
+        or (conf_same < settings.cross_threshold and (conf_other >= settings.cross_threshold or conf_other >= settings.cross_ratio * conf_same))
     )
     same_typed = _typed(query, candidates, wants_quantity)
     # Routes to an answer, best first; each must pass every check. When the preferred

@@ -78,6 +78,8 @@ class Settings(BaseModel):
     # Same-language evidence below this confidence lets a standing-out passage in the
     # other language answer instead (if its own confidence clears this).
     cross_threshold: float = 0.5
+    # ... or, with both below it, if its confidence is this many times the question language's.
+    cross_ratio: float = 3.0
     # An other-language passage answers a question its own language has only the topic of
     # when it says at least this share of the question's words (through the dictionary).
     translated_coverage: float = 0.45
