@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.config import Settings
@@ -592,26 +593,30 @@ _KIND_NAMES = {
     "blood_pressure": "血压数值",
     "glucose": "血糖数值",
     "heart_rate": "心率数值",
+    "count": "数目",
 }
+
+
+def _asked(question: str) -> tuple[str, Callable[[str], object]] | None:
+    """The kind of fact the question asks for, and what a sentence must contain to hold it."""
+    for name, asks, holds in _ANSWER_TYPES:
+        if asks.search(question):
+            return name, holds.search
+    counted = _COUNT_ASKED.search(question)
+    if counted:
+        return "count", _count_of(counted.group(1))
+    return None
+
+
+def _asked_type(question: str) -> Callable[[str], object] | None:
+    asked = _asked(question)
+    return asked[1] if asked else None
 
 
 def _asked_kind(question: str) -> str:
     """The kind of fact asked for, as the refusal names it."""
-    name = next((name for name, asks, _ in _ANSWER_TYPES if asks.search(question)), None)
-    if name:
-        return _KIND_NAMES[name]
-    return "数目" if _COUNT_ASKED.search(question) else "具体数字"
-
-
-def _asked_type(question: str):
-    """What a sentence must contain to hold the kind of fact the question asks for."""
-    for _, asks, holds in _ANSWER_TYPES:
-        if asks.search(question):
-            return holds.search
-    counted = _COUNT_ASKED.search(question)
-    if counted:
-        return _count_of(counted.group(1))
-    return None
+    asked = _asked(question)
+    return _KIND_NAMES[asked[0]] if asked else "具体数字"
 
 
 def _unknown_share(query: Query, retriever: Retriever) -> float:

@@ -33,7 +33,7 @@ _SUFFIXES = ("izations", "ization", "isation", "ations", "ation", "izing", "ized
 LEXICON = "lexicon.json"  # its file in an index build
 # A proper name whose first gloss says it is a place: "Xi’an, sub-provincial city…".
 _PLACE_GLOSS = re.compile(r"\b(capital|city|county|province|district|prefecture|town|township|village|region|municipality)\b")
-_PLACE_SUFFIX = "市县区省镇乡"
+_PLACE_SUFFIX = "市县区省镇乡"  # dropped to give the short name (西安市 → 西安)
 # Question words that say what kind of answer is wanted, not what it is about.
 _QUESTION_WORDS = {"many", "much", "often", "long", "soon", "have", "has", "had", "get", "got", "set", "make", "made", "did", "does"}
 MAX_GLOSSES = 4  # later senses are rarer and mostly noise
@@ -151,7 +151,8 @@ class Lexicon:
         return out[:MAX_PER_WORD]
 
     def is_place(self, word: str) -> bool:
-        return word in self._places
+        """A place the dictionary knows, or one named with its kind (石塘镇, 某某村)."""
+        return word in self._places or (bool(word) and word[-1] in f"{_PLACE_SUFFIX}村")
 
     def whole_word(self, word: str) -> list[str]:
         """English tokens of the index that translate the word as a whole (杭州 → hangzhou),

@@ -14,6 +14,7 @@ from pathlib import Path
 from assistant import texts
 from assistant.answer import bring_typed_evidence, compose
 from assistant.config import Settings, load_settings
+from assistant.lexicon import Lexicon
 from assistant.models import Answer
 from assistant.retrieve import Hit, Query, Retriever
 from assistant.similarity import jaccard
@@ -68,10 +69,9 @@ class Assistant:
         related = [t for t in self.synonyms.related(match_text) if t.isascii()] if self.settings.use_synonyms else []
         full = " ".join([text, *expansions])
         places, nouns = _names(text)
-        # jieba tags some words as places that are not (三联 of 三联疫苗): a place is one the
-        # dictionary knows as such, or one named with its kind (石塘镇).
-        retriever = self.retriever()
-        places = [p for p in places if retriever.lexicon.is_place(p) or p[-1] in "市县区省镇乡村" or not retriever.lexicon]
+        # jieba tags some words as places that are not (三联 of 三联疫苗).
+        lexicon = self.retriever().lexicon
+        places = [p for p in places if lexicon.is_place(p) or not lexicon]
         core_tokens = tokenize_normalized(text)
         query = Query(
             text=full,
@@ -81,21 +81,13 @@ class Assistant:
             core_text=text,
             core_tokens=core_tokens,
             units=word_units(text),
-            translations=self._translate(core_tokens) if self.settings.use_dictionary else {},
+            translations=_translate(core_tokens, lexicon) if self.settings.use_dictionary else {},
             places=places,
             nouns=nouns,
             expansions=expansions,
             alternatives=alternatives,
         )
         return query
-
-    def _translate(self, tokens: list[str]) -> dict[str, list[str]]:
-        """The question's words in the other language, as the index spells them."""
-        lexicon = self.retriever().lexicon
-        chinese = [t for t in tokens if not t.isascii()]
-        if chinese:
-            return {t: found for t in chinese if (found := lexicon.to_english(t))}
-        return lexicon.to_chinese([t for t in tokens if t.isalpha()])
 
     # -- ask -----------------------------------------------------------------------
     def retrieve(self, question: str, history: list[str] | None = None, categories: list[str] | None = None) -> list[Hit]:
@@ -149,10 +141,11 @@ class Assistant:
 
     def _distinct(self, hits: list[Hit]) -> list[Hit]:
         """Drop passages that repeat a better-ranked one (several versions of one plan)."""
+        retriever = self.retriever()  # once: each call reads the index pointer from disk
         kept: list[Hit] = []
         grams: list[set[str]] = []
         for hit in hits:
-            g = self.retriever().shingles_of(hit.chunk)
+            g = retriever.shingles_of(hit.chunk)
             if any(jaccard(g, other) >= self.settings.dedup_threshold for other in grams):
                 continue
             kept.append(hit)
@@ -160,6 +153,14 @@ class Assistant:
         for rank, hit in enumerate(kept):
             hit.rank = rank
         return kept
+
+
+def _translate(tokens: list[str], lexicon: Lexicon) -> dict[str, list[str]]:
+    """The question's words in the other language, as the index spells them."""
+    chinese = [t for t in tokens if not t.isascii()]
+    if chinese:
+        return {t: found for t in chinese if (found := lexicon.to_english(t))}
+    return lexicon.to_chinese([t for t in tokens if t.isalpha()])
 
 
 def _english_base_forms(text: str) -> str:
