@@ -19,11 +19,27 @@ CATEGORY_LABELS: dict[str, str] = {
 }
 
 
+# The kind of document, strongest first: ranking prefers the stronger source for a
+# clinical question, and the citation card shows it.
+Authority = Literal["national_regulation", "national_guideline", "society_guideline", "local_plan", "work_report", ""]
+
+AUTHORITY_LABELS: dict[str, str] = {
+    "national_regulation": "国家规范性文件",
+    "national_guideline": "国家指南",
+    "society_guideline": "学会指南",
+    "local_plan": "地方方案",
+    "work_report": "工作总结",
+    "": "",
+}
+
+
 class DocumentInfo(BaseModel):
     """What a citation says about where a passage comes from."""
 
     source: str  # file name relative to the knowledge directory
     title: str
+    original: str = ""  # for a digest: the original document it summarises
+    authority: Authority = ""
     category: Category = "management"
     year: int | None = None
     issuer: str = ""
@@ -50,6 +66,9 @@ class Citation(BaseModel):
     source: str
     category: Category
     category_label: str
+    original: str = ""  # the original document a digest summarises
+    authority: str = ""
+    authority_label: str = ""
     year: int | None = None
     text: str  # the passage as the document says it
     quote_start: int  # span of the quoted sentence(s) within `text`
@@ -73,8 +92,10 @@ class Answer(BaseModel):
     sentences: list[AnswerSentence] = Field(default_factory=list)
     citations: list[Citation] = Field(default_factory=list)
     disclaimer: str = DISCLAIMER
-    confidence: float = 0.0
-    signals: dict[str, float] = Field(default_factory=dict)  # what the confidence was computed from
+    confidence: float = 0.0  # the answerability model's probability that this answer is right
+    refused_by: str = ""  # the check that refused it ("" when answered)
+    refusal_reason: str = ""  # that check's reason, for the evaluator
+    signals: dict[str, float] = Field(default_factory=dict)  # what the checks and the model read
     backend: str = "extractive"
     latency_ms: float = 0.0
     retrieved: list[str] = Field(default_factory=list)  # chunk ids in rank order, for evaluation

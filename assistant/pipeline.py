@@ -1,30 +1,34 @@
 """The one object everything calls: ``Assistant().ask(question)`` → ``Answer``.
 
-The UI, the CLI and the evaluator all go through here, so what is measured is what
-users get.
+The spine, one module a stage:
+
+    text → Question (question.py) → search (retrieve.py) → passages (answer/passages.py)
+         → candidates (answer/candidates.py) → compose (answer/compose.py)
+         → checks (answer/checks.py) → cite (answer/cite.py) → Answer
+
+The UI, the CLI and the evaluator all go through here, so what is measured is what users get.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from pathlib import Path
 
 from assistant import texts
-from assistant.answer import bring_typed_evidence, compose
+from assistant.answer import candidates as candidates_stage
+from assistant.answer.checks import Draft, run_checks
+from assistant.answer.cite import cite
+from assistant.answer.compose import select
+from assistant.answer.confidence import MODEL_FILE, load_models, signals
+from assistant.answer.passages import passages as passages_stage
 from assistant.config import Settings, load_settings
-from assistant.lexicon import Lexicon
 from assistant.models import Answer
-from assistant.retrieve import Hit, Query, Retriever
-from assistant.similarity import jaccard
+from assistant.question import Question, analyse
+from assistant.retrieve import Hit, Retriever
 from assistant.store import current_build
 from assistant.synonyms import SynonymTable
-from assistant.textnorm import normalize
-from assistant.tokenize import add_words, tagged_words, tokenize_normalized, word_units
-
-# A short question that leans on the previous one: 那糖尿病呢？ / 老年人的话？ / what about diabetes?
-_FOLLOW_UP = re.compile(r"^(那|那么|那个|还有|如果是|要是|换成|对于|what about|and )|(呢|的话)[?？。]?$", re.I)
+from assistant.tokenize import add_words
 
 
 class IndexMissing(RuntimeError):
@@ -39,6 +43,7 @@ class Assistant:
         self._build: Path | None = None
         self.synonyms = SynonymTable.load(self.settings.knowledge_dir / "synonyms.tsv")
         add_words(self.synonyms.terms())
+        self.models = load_models(Path(self.settings.answerability_model) if self.settings.answerability_model else MODEL_FILE)
 
     # -- index -------------------------------------------------------------------
     def retriever(self) -> Retriever:
@@ -52,142 +57,56 @@ class Assistant:
                 self._build = build
             return self._retriever
 
-    # -- question → query ----------------------------------------------------------
-    def make_query(self, question: str, history: list[str] | None = None) -> Query:
-        core = normalize(question)
-        text = core
-        previous = [h for h in (history or []) if h.strip()]
-        if previous and len(core) <= 14 and _FOLLOW_UP.search(core):
-            # Carry the subject of the conversation: "那糖尿病呢" after a question on
-            # hypertension follow-up becomes a question on diabetes follow-up.
-            text = self._rewrite_follow_up(core, normalize(previous[-1]))
-        # Synonyms are matched on the text plus base forms of its English words
-        # ("followed up" → "follow up"), so an inflected English question finds its concept.
-        match_text = f"{text} {_english_base_forms(text)}"
-        expansions = self.synonyms.expand(match_text) if self.settings.use_synonyms else []
-        alternatives = self.synonyms.alternatives(match_text)
-        related = [t for t in self.synonyms.related(match_text) if t.isascii()] if self.settings.use_synonyms else []
-        full = " ".join([text, *expansions])
-        places, nouns = _names(text)
-        # jieba tags some words as places that are not (三联 of 三联疫苗).
-        lexicon = self.retriever().lexicon
-        places = [p for p in places if lexicon.is_place(p) or not lexicon]
-        core_tokens = tokenize_normalized(text)
-        query = Query(
-            text=full,
-            # BM25 also gets the English names of each concept, so a Chinese question
-            # can match an English passage word for word.
-            tokens=tokenize_normalized(" ".join([full, *related])),
-            core_text=text,
-            core_tokens=core_tokens,
-            units=word_units(text),
-            translations=_translate(core_tokens, lexicon) if self.settings.use_dictionary else {},
-            places=places,
-            nouns=nouns,
-            expansions=expansions,
-            alternatives=alternatives,
+    # -- stages ------------------------------------------------------------------
+    def analyse(self, question: str, history: list[str] | None = None) -> Question:
+        return analyse(
+            question, history, self.synonyms, self.retriever().lexicon,
+            use_synonyms=self.settings.use_synonyms, use_dictionary=self.settings.use_dictionary,
         )
-        return query
+
+    def search(self, question: Question, categories: list[str] | None = None) -> list[Hit]:
+        retriever = self.retriever()
+        found = retriever.search(question.query, categories or self.settings.categories, k=self.settings.typed_pool)
+        return passages_stage(question, found, retriever, self.settings)
+
+    def retrieve(self, question: str, history: list[str] | None = None, categories: list[str] | None = None) -> list[Hit]:
+        return self.search(self.analyse(question, history), categories)
 
     # -- ask -----------------------------------------------------------------------
-    def retrieve(self, question: str, history: list[str] | None = None, categories: list[str] | None = None) -> list[Hit]:
-        return self._search(self.make_query(question, history), categories)
-
-    def _search(self, query: Query, categories: list[str] | None) -> list[Hit]:
+    def draft(self, text: str, history: list[str] | None = None, categories: list[str] | None = None) -> Draft:
+        """Everything up to the checks: the analysed question, its passages, the ranked
+        candidate sentences, the chosen ones and the signals the checks read."""
         retriever = self.retriever()
-        found = retriever.search(query, categories or self.settings.categories, k=self.settings.typed_pool)
-        hits = self._distinct(found[: self.settings.candidates])
-        # Deeper passages only matter if one is brought up for the kind of fact asked; they
-        # are not deduplicated among themselves (that costs more than the whole search).
-        top = [retriever.shingles_of(h.chunk) for h in hits[: self.settings.top_k]]
-        deeper = [
-            h
-            for h in found[self.settings.candidates :]
-            if not any(jaccard(retriever.shingles_of(h.chunk), g) >= self.settings.dedup_threshold for g in top)
-        ]
-        return bring_typed_evidence(query, hits + deeper, retriever, self.settings)
+        analysed = self.analyse(text, history)
+        hits = self.search(analysed, categories)
+        ranked = candidates_stage.build(analysed, hits, retriever, self.settings, self.models.get("sentence"))
+        chosen = select(analysed, ranked, self.settings)
+        best = chosen[0] if chosen else None
+        authority = self.settings.authority_weight(best.chunk.doc.authority) if best else 0.0
+        return Draft(
+            question=analysed, hits=hits, candidates=ranked, chosen=chosen, retriever=retriever,
+            signals=signals(analysed, hits, best, ranked, retriever, authority), models=self.models,
+        )
 
     def ask(self, question: str, history: list[str] | None = None, categories: list[str] | None = None) -> Answer:
         started = time.perf_counter()
         question = (question or "").strip()
         if not question:
-            return Answer(question=question, refused=True, message=texts.EMPTY_QUESTION)
-        # A pasted page is not a question; its head is enough to search with and keeps
-        # one visitor from holding the CPU of a 2-core clinic PC for seconds.
-        question = question[: self.settings.max_question_chars]
-        retriever = self.retriever()
-        query = self.make_query(question, history)
-        hits = self._search(query, categories)
-        answer = compose(question, query, hits, retriever, self.settings)
-        answer.retrieved = [h.chunk.id for h in hits]
+            return Answer(question=question, refused=True, message=texts.EMPTY_QUESTION, refused_by="empty")
+        # A pasted page is not a question; its head is enough to search with and keeps one
+        # visitor from holding the CPU of a 2-core clinic PC for seconds.
+        draft = self.draft(question[: self.settings.max_question_chars], history, categories)
+        verdict = run_checks(draft, self.settings.checks)
+        answer = Answer(question=question, refused=True)
+        answer.signals = {k: round(v, 4) for k, v in draft.signals.items()}
+        answer.signals.update({f"p_{k}": round(v, 4) for k, v in draft.probabilities.items()})
+        answer.confidence = round(draft.probabilities.get("answerability", draft.probabilities.get("floor", 0.0)), 4)
+        if verdict.ok:
+            cite(answer, draft.chosen)
+        else:
+            answer.refused_by = verdict.check
+            answer.refusal_reason = verdict.reason
+            answer.message = verdict.message
+        answer.retrieved = [h.chunk.id for h in draft.hits]
         answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
         return answer
-
-    def _rewrite_follow_up(self, follow: str, previous: str) -> str:
-        """Carry the conversation's question over to the follow-up's subject.
-
-        "那糖尿病呢" after "高血压患者多久随访一次" swaps the topic (the previous
-        question's first noun) → "糖尿病多久随访一次"; "老年人的话" narrows it →
-        "老年人 高血压降压目标是多少"."""
-        narrows = bool(re.search(r"^(如果是|要是|对于)|的话[?？。]?$", follow))
-        subject = re.sub(r"^(那么|那个|那|还有|如果是|要是|换成|对于|what about|and )|(呢|的话)?[?？。]?$", "", follow).strip()
-        subject = re.sub(r"的$", "", subject)
-        if not subject:
-            return previous
-        _, nouns = _names(previous)
-        if narrows or not nouns:
-            return f"{subject} {previous}"
-        return previous.replace(nouns[0], subject, 1)
-
-    def _distinct(self, hits: list[Hit]) -> list[Hit]:
-        """Drop passages that repeat a better-ranked one (several versions of one plan)."""
-        retriever = self.retriever()  # once: each call reads the index pointer from disk
-        kept: list[Hit] = []
-        grams: list[set[str]] = []
-        for hit in hits:
-            g = retriever.shingles_of(hit.chunk)
-            if any(jaccard(g, other) >= self.settings.dedup_threshold for other in grams):
-                continue
-            kept.append(hit)
-            grams.append(g)
-        for rank, hit in enumerate(kept):
-            hit.rank = rank
-        return kept
-
-
-def _translate(tokens: list[str], lexicon: Lexicon) -> dict[str, list[str]]:
-    """The question's words in the other language, as the index spells them."""
-    chinese = [t for t in tokens if not t.isascii()]
-    if chinese:
-        return {t: found for t in chinese if (found := lexicon.to_english(t))}
-    return lexicon.to_chinese([t for t in tokens if t.isalpha()])
-
-
-def _english_base_forms(text: str) -> str:
-    out = []
-    for word in re.findall(r"[a-z]+", text):
-        for suffix, repl in (("ies", "y"), ("ied", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
-            if len(word) > len(suffix) + 2 and word.endswith(suffix):
-                word = word[: -len(suffix)] + repl
-                break
-        out.append(word)
-    return " ".join(out)
-
-
-_QUESTION_CHARS = re.compile(r"[几多啥咋怎吗么哪谁]")
-
-
-def _names(text: str) -> tuple[list[str], list[str]]:
-    """Place names (jieba's ns tag) and Chinese nouns a question names.
-
-    A question about a place or a thing the knowledge base never mentions (杭州…, 值班费)
-    cannot be answered from it, however close the rest of its wording comes."""
-    places, nouns = [], []
-    for word, flag in tagged_words(text):
-        if len(word) < 2 or word.isascii() or _QUESTION_CHARS.search(word):
-            continue
-        if flag == "ns":
-            places.append(word)
-        elif flag in ("n", "nz", "nr", "nt", "ng"):
-            nouns.append(word)
-    return places, nouns

@@ -104,8 +104,27 @@ class Retriever:
         self._sentences: dict[int, list[tuple[set[str], str]]] = {}
         self._shingles: dict[str, set[str]] = {}
         self._by_length: dict[int, list[str]] = {}
+        # Sentence vectors of passages an answer has drawn on, computed on first use.
+        self._sentence_vectors: dict[tuple[str, int, int], np.ndarray] = {}
+        self._section_cache: dict[int, set[str]] = {}
         for tok in df:
             self._by_length.setdefault(len(tok), []).append(tok)
+
+    def sentence_similarities(self, question: str, spans: list[tuple[Chunk, int, int]]) -> np.ndarray | None:
+        """Cosine of the question to each sentence span (sentence encoder), sentences cached."""
+        from assistant.embed import get_sentence_embedder
+
+        encoder = get_sentence_embedder(self.settings)
+        if encoder is None or not spans:
+            return None
+        keys = [(c.id, s, e) for c, s, e in spans]
+        todo = [i for i, k in enumerate(keys) if k not in self._sentence_vectors]
+        if todo:
+            vectors = encoder.passages([normalize(spans[i][0].text[spans[i][1]:spans[i][2]]) for i in todo])
+            for i, v in zip(todo, vectors):
+                self._sentence_vectors[keys[i]] = v.astype(np.float32)
+        matrix = np.stack([self._sentence_vectors[k] for k in keys])
+        return matrix @ encoder.query(question)
 
     def idf(self, token: str) -> float:
         return self.idf_of_df(self._df.get(token, 0))
@@ -338,6 +357,12 @@ class Retriever:
             add([int(i) for i in np.argsort(-translated)[: self.settings.candidates] if translated[i] > 0], weight)
         return fused
 
+    def _section_tokens(self, idx: int) -> set[str]:
+        if idx not in self._section_cache:
+            chunk = self.chunks[idx]
+            self._section_cache[idx] = set(tokenize_normalized(normalize(f"{chunk.doc.title} {chunk.section}")))
+        return self._section_cache[idx]
+
     def _rerank(self, ranked: list[int], fused: dict[int, float], query: Query) -> list[int]:
         """Among the passages fusion found, prefer those that say what the user asked:
         coverage of the question by the whole passage and by its best single sentence."""
@@ -345,10 +370,15 @@ class Retriever:
             return ranked
         head = ranked[: self.settings.rerank_depth]
         top = fused[head[0]] or 1.0  # every list may be empty (dense_weight=0, no shared words)
+        # The passage's title and section path count as its words: a section named 转诊 holds
+        # the referral criteria even where a list item does not repeat the word. A document's
+        # authority (national regulation … work report) breaks near-ties toward the stronger source.
         score = {
             i: fused[i] / top
             + self.settings.coverage_weight
-            * (0.5 * self._rerank_coverage(query, self.chunk_tokens[i], self.chunks[i].search_text) + 0.5 * self._best_sentence_coverage(query, i))
+            * (0.5 * self._rerank_coverage(query, self.chunk_tokens[i] | self._section_tokens(i), self.passage_text(self.chunks[i]))
+               + 0.5 * self._best_sentence_coverage(query, i))
+            + self.settings.authority_rerank * self.settings.authority_weight(self.chunks[i].doc.authority)
             for i in head
         }
         return sorted(head, key=lambda i: score[i], reverse=True) + ranked[len(head) :]

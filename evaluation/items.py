@@ -22,6 +22,9 @@ class EvalItem(BaseModel):
     answer_keywords: list[list[str]] = Field(default_factory=list)
     expect_refusal: bool = False
     category: str = "uncategorized"
+    # What sort of question: fact, colloquial, typo, followup, english, traditional,
+    # value_in_question, list, two_part, near_miss, off_domain.
+    kind: str = ""
     evidence: str | None = None  # a span of the passage that answers it, for retrieval recall
     history: list[str] = Field(default_factory=list)  # earlier questions, for follow-ups
 

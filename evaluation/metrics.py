@@ -36,6 +36,7 @@ class CitedPassage(BaseModel):
 class ItemResult(BaseModel):
     id: str
     category: str
+    kind: str = ""
     question: str
     expect_refusal: bool
     answer_keywords: list[list[str]] = Field(default_factory=list)
@@ -46,7 +47,9 @@ class ItemResult(BaseModel):
     citations: list[CitedPassage] = Field(default_factory=list)
     retrieved: list[str] = Field(default_factory=list)
     latency_ms: float = 0.0
-    confidence: float = 0.0  # the assistant's own, compared with refusal_threshold
+    confidence: float = 0.0  # the answerability model's probability
+    refused_by: str = ""  # the check that refused
+    signals: dict[str, float] = Field(default_factory=dict)  # what the checks read (for fitting)
     keywords_matched: bool = False  # every keyword group found in the answer text
     missing_keywords: list[list[str]] = Field(default_factory=list)
     evidence_rank: int | None = None  # 1-based rank of the first retrieved passage holding the evidence
@@ -106,6 +109,8 @@ def score_item(item: EvalItem, answer: Answer, passage_text: Mapping[str, str] |
         retrieved=list(answer.retrieved),
         latency_ms=answer.latency_ms,
         confidence=answer.confidence,
+        refused_by=answer.refused_by,
+        signals=answer.signals,
         keywords_matched=not answer.refused and not missing,
         missing_keywords=missing,
         evidence_rank=evidence_rank(item.evidence, ranked),
@@ -119,6 +124,7 @@ def _item_fields(item: EvalItem) -> dict:
     return {
         "id": item.id,
         "category": item.category,
+        "kind": item.kind,
         "question": item.question,
         "expect_refusal": item.expect_refusal,
         "answer_keywords": item.answer_keywords,
@@ -155,6 +161,8 @@ def summarize(results: list[ItemResult], ks: Sequence[int]) -> dict:
         "n": len(results),
         "answer_accuracy": _ratio(sum(r.keywords_matched for r in answerable), len(answerable)),
         "false_refusal_rate": _ratio(sum(r.refused for r in answerable), len(answerable)),
+        # Answered, but without the asked fact: worse than a refusal for a doctor.
+        "wrong_answer_rate": _ratio(sum(not r.refused and not r.keywords_matched for r in answerable), len(answerable)),
         "refusal_accuracy": _ratio(sum(r.refused for r in refusable), len(refusable)),
         "evidence_recall": {
             str(k): _ratio(sum(r.evidence_rank is not None and r.evidence_rank <= k for r in with_evidence), len(with_evidence))
@@ -184,4 +192,11 @@ def aggregate(results: list[ItemResult], ks: Sequence[int]) -> dict:
     metrics = summarize(results, ks)
     categories = sorted({r.category for r in results})
     metrics["by_category"] = {c: summarize([r for r in results if r.category == c], ks) for c in categories}
+    kinds = sorted({r.kind for r in results if r.kind})
+    metrics["by_kind"] = {k: summarize([r for r in results if r.kind == k], ks) for k in kinds}
+    refusals: dict[str, int] = {}
+    for r in results:
+        if r.refused:
+            refusals[r.refused_by or "other"] = refusals.get(r.refused_by or "other", 0) + 1
+    metrics["refused_by"] = refusals
     return metrics

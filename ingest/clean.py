@@ -31,7 +31,13 @@ _BOILERPLATE = [
     r"^\d{4}-\d{1,2}-\d{1,2}\s*\S{0,6}$",  # a bare date stamp, e.g. "2025-02-27方案"
     r"^[\w\u4e00-\u9fff]{1,8}(网|网站|文库|范文网)$",  # a bare site name
     r"^第?\d+\s*页|^page \d+",
-    r"^>?\s*本文为.{0,30}摘要",  # the digests' own disclaimer line; the UI shows a disclaimer anyway
+    r"^>?\s*本文为.{0,30}摘要",
+    r"^>\s*(核对状态|核对说明|核对情况|来源说明)",  # a digest's provenance note: about the text, not knowledge  # the digests' own disclaimer line; the UI shows a disclaimer anyway
+    # Journal pages: the inline table switch, DOI lines, site chrome.
+    r"^点击查看(表格|大图|图片)$",
+    r"doi\s*[:：]\s*10\.\d{4}",
+    r"auto translation",
+    r"^(出|文|刊)\s*(处|题|期)\s*[:：]",
 ]
 _BOILERPLATE_RE = re.compile("|".join(f"(?:{p})" for p in _BOILERPLATE))
 # Where a scraped page's own text ends and the site's lists and comment boxes begin.
@@ -39,6 +45,24 @@ _TAIL = re.compile(
     r"^(最新文档|相关文档|相关推荐|猜你喜欢|大家都在看|温馨提示|评论|提交评论|热门文章|推荐阅读|"
     r"recommended articles?|popular articles?|related articles?)[:：]?$"
 )
+# A journal article's back matter: the reference list (a "参考文献" line followed by "[1]"
+# or "1."), and the statements just before it (conflicts of interest, the author list).
+_REFERENCES = re.compile(r"^[ \t]*(参考文献|references?)[:：]?[ \t]*\n\s*(\[1\]|1\s*[.．、])", re.M | re.I)
+_BACK_MATTER = re.compile(r"^[ \t]*(利益冲突|专家委员会成员|专家组成员|执笔|志谢|致谢|贡献者信息)", re.M)
+
+
+def back_matter_start(text: str) -> int:
+    """Offset where the reference list (and the statements right before it) begin, or the
+    text's length. A "参考文献" line inside a table (a column header) has no "[1]" after it."""
+    match = _REFERENCES.search(text)
+    if not match:
+        return len(text)
+    start = match.start()
+    window = text[max(0, start - 3000):start]
+    before = [m.start() for m in _BACK_MATTER.finditer(window)]
+    return max(0, start - 3000) + before[0] if before else start
+# Reference markers inside sentences ("…首选药物[87,88]"): they point into the cut references.
+_FOOTNOTE = re.compile(r"\[\d{1,3}(?:\s*[,，\-－–~]\s*\d{1,3})*\]")
 # Document viewers number their pages "N、" and cut words across the break:
 # "…加强医疗\n2、机构…". Such a marker follows a long line that stops mid-sentence.
 _PAGE_MARKER = re.compile(r"^\d{1,3}、")
@@ -62,6 +86,7 @@ def clean_lines(text: str, body_start: int = 0) -> list[Line]:
     lines: list[Line] = []
     pos = 0
     tail_from = int(len(text) * 0.6)
+    back_from = back_matter_start(text)
     for raw in text.split("\n"):
         start, end = pos, pos + len(raw)
         pos = end + 1
@@ -72,10 +97,12 @@ def clean_lines(text: str, body_start: int = 0) -> list[Line]:
             continue
         if start >= tail_from and _TAIL.match(normalize(stripped)):
             break
+        if start >= back_from:
+            break
         if is_boilerplate(stripped):
             continue
         offset = raw.index(stripped[0])
-        display = _MARKUP.sub("", stripped).replace(_REPLACEMENT_CHAR, "…").strip()
+        display = _FOOTNOTE.sub("", _MARKUP.sub("", stripped)).replace(_REPLACEMENT_CHAR, "…").strip()
         if not display:
             continue
         marker = _PAGE_MARKER.match(display)

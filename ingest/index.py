@@ -17,7 +17,7 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.embed import get_embedder
-from assistant.models import Chunk, DocumentInfo, FileProblem, IngestReport
+from assistant.models import AUTHORITY_LABELS, Chunk, DocumentInfo, FileProblem, IngestReport
 from assistant.store import (
     COLLECTION,
     chroma_settings,
@@ -53,6 +53,16 @@ def _code_version() -> str:
 Progress = Callable[[str], None]
 
 
+# Records about the knowledge base, not knowledge: where each digest's figures were checked.
+_NOT_KNOWLEDGE_DIRS = {"verification"}
+_NOT_KNOWLEDGE_FILES = {"verification.md"}
+
+
+def _is_knowledge(path: Path, root: Path) -> bool:
+    parts = path.relative_to(root).parts
+    return path.name.lower() not in _NOT_KNOWLEDGE_FILES and not (set(parts[:-1]) & _NOT_KNOWLEDGE_DIRS)
+
+
 def discover(knowledge_dir: Path, extra: Iterable[Path] = ()) -> list[Path]:
     files: list[Path] = []
     roots = [knowledge_dir, *extra]
@@ -61,7 +71,9 @@ def discover(knowledge_dir: Path, extra: Iterable[Path] = ()) -> list[Path]:
         if root.is_file():
             files.append(root)
         elif root.is_dir():
-            files.extend(p for p in sorted(root.rglob("*")) if p.is_file() and p.suffix.lower() in SUPPORTED)
+            files.extend(
+                p for p in sorted(root.rglob("*")) if p.is_file() and p.suffix.lower() in SUPPORTED and _is_knowledge(p, root)
+            )
     seen: set[Path] = set()
     return [f for f in files if not (f.resolve() in seen or seen.add(f.resolve()))]
 
@@ -92,6 +104,11 @@ def _document_info(raw: RawDocument, source: str, catalog: dict[str, dict]) -> D
         year = int(str(year)[:4]) if year else None
     except ValueError:
         year = None
+    authority = str(meta.get("authority") or "").strip()
+    if authority not in AUTHORITY_LABELS:
+        authority = ""
+    if not authority:
+        authority = _authority_of_issuer(str(meta.get("issuer") or ""))
     category = str(meta.get("category") or "management")
     if category not in ("chronic", "referral", "core_system", "management"):
         category = "management"
@@ -102,7 +119,19 @@ def _document_info(raw: RawDocument, source: str, catalog: dict[str, dict]) -> D
         year=year,
         issuer=str(meta.get("issuer") or ""),
         doc_number=str(meta.get("doc_number") or ""),
+        original=str(meta.get("original") or ""),
+        authority=authority,  # type: ignore[arg-type]
     )
+
+
+def _authority_of_issuer(issuer: str) -> str:
+    """A document without a declared kind: a learned society's guideline or a national
+    body's document can be told by its issuer; anything else stays unknown."""
+    if "学会" in issuer or "协会" in issuer:
+        return "society_guideline"
+    if any(body in issuer for body in ("国务院", "国家卫生", "卫生部", "国家卫健委")):
+        return "national_regulation"
+    return ""
 
 
 class EmbeddingCache:

@@ -59,6 +59,37 @@ def _front_matter(text: str) -> dict[str, str]:
     return meta
 
 
+# A scraper's header: "# URL: …", "# 标题: 中国成人失眠诊断与治疗指南(2017版) - 中华神经科杂志",
+# "# 发布方/日期: 中华医学会…, 中华神经科杂志, 2018,51(5)… ；2018-05-08". It describes the
+# page; it is not a heading of the document.
+_SCRAPE_HEADER = re.compile(r"\A(?:#\s*[^\n:：]{1,12}[:：][^\n]*\n)+")
+_HEADER_KEYS = {"标题": "title", "title": "title", "发布方/日期": "issuer", "发布方": "issuer", "来源": "issuer", "url": "url"}
+
+
+def _scrape_header(text: str) -> dict[str, str]:
+    match = _SCRAPE_HEADER.match(text)
+    if not match:
+        return {}
+    meta: dict[str, str] = {}
+    for line in match.group(0).splitlines():
+        key, value = re.split(r"[:：]", line.lstrip("#").strip(), maxsplit=1)
+        name = _HEADER_KEYS.get(key.strip().lower())
+        if name and value.strip():
+            meta[name] = value.strip()
+    if not meta:
+        return {}
+    if "title" in meta:
+        # "指南标题 - 期刊名": the page title carries the journal after a dash.
+        meta["title"] = re.split(r"\s+[-–—|]\s+", meta["title"])[0].strip()
+    issuer = meta.get("issuer", "")
+    years = re.findall(r"(?:19|20)\d{2}", issuer)
+    if years:
+        meta["year"] = years[0]
+    meta["issuer"] = re.split(r"[,，]", issuer)[0].strip()
+    meta["_body_start"] = str(match.end())
+    return meta
+
+
 def _html_text(markup: str) -> str:
     from bs4 import BeautifulSoup
 
@@ -122,4 +153,6 @@ def load_document(path: Path) -> RawDocument:
     if not text.strip():
         raise LoadError("文件为空")
     meta = _front_matter(text) if suffix in (".md", ".markdown") else {}
+    if not meta and suffix in (".txt", ".md", ".markdown"):
+        meta = _scrape_header(text)
     return RawDocument(path=path, text=text, meta=meta)

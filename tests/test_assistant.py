@@ -98,7 +98,7 @@ def test_cli_ask_json(corpus_settings):
         "ZHIYI_INDEX_DIR": str(corpus_settings.index_dir),
     }
     out = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "ask", "智医助理项目经费怎么分担?", "--json"],
+        [sys.executable, "-m", "ui.cli", "ask", "智医助理项目经费怎么分担?", "--json"],
         capture_output=True, text=True, env=env, check=True, timeout=300,
     )
     data = json.loads(out.stdout)
@@ -109,7 +109,7 @@ def test_cli_ask_json(corpus_settings):
     assert data["sentences"][0]["citations"] == [citation["id"]]
 
     plain = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "ask", "明天天气怎么样?"],
+        [sys.executable, "-m", "ui.cli", "ask", "明天天气怎么样?"],
         capture_output=True, text=True, env=env, check=True, timeout=300,
     )
     assert "知识库中没有找到" in plain.stdout and DISCLAIMER in plain.stdout

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.cli import main
+from ui.cli import main
 from assistant.store import current_build, read_chunks, read_manifest
 from evaluation.history import list_runs
 from evaluation.items import load_items

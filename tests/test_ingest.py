@@ -171,3 +171,72 @@ def test_html_docx_and_pdf_are_read(tmp_path):
     assert "业务培训" in html and "var ad" not in html and "登录" not in html
     assert "药品盘点" in load_document(tmp_path / "plan.docx").text
     assert "stock levels" in load_document(tmp_path / "report.pdf").text
+
+
+# A journal page as a site scrapes it: a header block, the article, an inline table switch,
+# back matter (author list, references) and the site's footer. Invented text, real layout.
+JOURNAL_PAGE = """# URL: https://example.org/guide/123
+# 标题: 某病基层诊疗指南(2020年) - 某医学杂志
+# 发布方/日期: 中华医学会某分会，某医学杂志, 2020,19(1) : 1-9. DOI: 10.3760/cma.j；2020-01-08
+
+某病基层诊疗指南(2020年)
+某医学杂志, 2020,19(1) : 1-9. DOI: 10.3760/cma.j.issn.1671-7368.2020.01.001
+一、诊断
+某病的诊断依据为空腹指标≥7.0 mmol/L[3,4]，需非同日复查确认[5]。
+二、治疗
+某病的首选药物为甲药，起始剂量每日500 mg[12]。
+点击查看表格
+表1
+常用药物
+执笔 张三、李四
+专家委员会成员 王五(某医院)
+参考文献
+[1]
+SmithJ. A study of something[J]. J Med, 2019, 1: 1-2.
+出    处：某医学杂志2020年19卷1期
+分享到
+"""
+
+
+def test_a_scraped_journal_page_keeps_its_title_and_loses_its_back_matter(tmp_path):
+    path = tmp_path / "guide.txt"
+    path.write_text(JOURNAL_PAGE, encoding="utf-8")
+    raw = load_document(path)
+    # The scraper's header names the document; it is not a heading of it.
+    assert raw.meta["title"] == "某病基层诊疗指南(2020年)"
+    assert raw.meta["issuer"] == "中华医学会某分会" and raw.meta["year"] == "2020"
+    lines = clean_lines(raw.text, body_start=int(raw.meta["_body_start"]))
+    texts = [line.text for line in lines]
+    assert not any(t.startswith("# ") for t in texts)
+    # Reference markers are out of the quotable text; the offsets still point at the source.
+    drug = next(line for line in lines if "首选药物" in line.text)
+    assert drug.text == "某病的首选药物为甲药，起始剂量每日500 mg。"
+    assert raw.text[drug.start:drug.end].startswith("某病的首选药物为甲药")
+    # The author list, the references and the site footer are not knowledge.
+    joined = "\n".join(texts)
+    for gone in ("执笔", "专家委员会", "参考文献", "SmithJ", "出    处", "分享到", "点击查看表格", "DOI"):
+        assert gone not in joined, gone
+
+
+def test_a_site_added_guideline_is_indexed_under_its_own_title_and_authority(tmp_path):
+    from tests.conftest import index_corpus
+
+    settings = index_corpus(tmp_path, {"guide.txt": JOURNAL_PAGE})
+    chunks = read_chunks(current_build(settings.index_dir))
+    assert {c.doc.title for c in chunks} == {"某病基层诊疗指南(2020年)"}
+    assert {c.doc.authority for c in chunks} == {"society_guideline"}  # from its issuer
+    assert not any("标题" in c.section or "URL" in c.section for c in chunks)
+
+
+def test_verification_records_are_not_indexed_as_knowledge(tmp_path):
+    from tests.conftest import index_corpus
+
+    settings = index_corpus(
+        tmp_path,
+        {"plan.txt": PLAN, "VERIFICATION.md": "# 核对记录\n每个数字的出处。\n"},
+    )
+    (settings.knowledge_dir / "verification").mkdir()
+    (settings.knowledge_dir / "verification" / "plan.md").write_text("| 事实 | 出处 |\n", encoding="utf-8")
+    report = build_index(settings, force=True)
+    assert report.documents == 1
+    assert {c.doc.source for c in read_chunks(current_build(settings.index_dir))} == {"plan.txt"}

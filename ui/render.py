@@ -63,6 +63,7 @@ def render_citation(citation: Citation, anchor: str) -> str:
     meta = [
         texts.YEAR.format(year=citation.year) if citation.year else texts.NO_YEAR,
         citation.category_label,
+        citation.authority_label,
     ]
     meta_html = "".join(f'<span class="zy-meta-item">{esc(m)}</span>' for m in meta if m)
     section = (
@@ -71,13 +72,19 @@ def render_citation(citation: Citation, anchor: str) -> str:
         if citation.section
         else ""
     )
+    original = (
+        f'<div class="zy-src-line"><span class="zy-src-key">{esc(texts.ORIGINAL)}：</span>'
+        f'<span class="zy-src-original">{esc(citation.original)}</span></div>'
+        if citation.original and citation.original != citation.title
+        else ""
+    )
     lang = ' lang="en"' if citation.lang == "en" else ""
     return (
         f'<article class="zy-source" id="{esc(source_id(anchor, citation.id))}" data-n="{citation.id}">'
         f'<header class="zy-src-head"><span class="zy-src-n">[{citation.id}]</span>'
         f'<span class="zy-src-title">{esc(citation.title)}</span></header>'
         f'<div class="zy-src-meta">{meta_html}</div>'
-        f"{section}"
+        f"{original}{section}"
         f'<div class="zy-src-line"><span class="zy-src-key">{esc(texts.FILE)}：</span>'
         f'<span class="zy-src-file">{esc(citation.source)}</span></div>'
         f'<blockquote class="zy-passage"{lang}>{highlight(citation.text, quote_spans(citation))}</blockquote>'
@@ -113,7 +120,9 @@ def render_answer(answer: Answer, anchor: str = "a") -> str:
         sentences = []
         for sentence in answer.sentences:
             marks = "".join(render_marker(n, anchor, titles.get(n, "")) for n in sentence.citations)
-            sentences.append(f'<p class="zy-sentence">{esc(sentence.text)}{marks}</p>')
+            # A digest sentence its verifier could not check against the original says so.
+            flag = f'<span class="zy-unverified">{esc(texts.UNVERIFIED_HINT)}</span>' if texts.UNVERIFIED in sentence.text else ""
+            sentences.append(f'<p class="zy-sentence">{esc(sentence.text)}{marks}{flag}</p>')
         parts.append(f'<div class="zy-sentences">{"".join(sentences)}</div>')
         if answer.citations:
             cards = "".join(render_citation(c, anchor) for c in answer.citations)

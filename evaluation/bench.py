@@ -95,7 +95,7 @@ def bench_serving(settings: Settings, questions: list[str]) -> None:
     port = _free_port()
     env = {**os.environ, "ZHIYI_PORT": str(port), "ZHIYI_INDEX_DIR": str(settings.index_dir),
            "ZHIYI_KNOWLEDGE_DIR": str(settings.knowledge_dir)}
-    proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve"], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "ui.cli", "serve"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         url = f"http://127.0.0.1:{port}/"

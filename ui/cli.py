@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -71,8 +72,39 @@ def cmd_eval(args) -> int:
     return run(args)
 
 
+def cmd_fit(args) -> int:
+    """Fit the relevance floor and the answerability model on labelled items."""
+    from assistant.answer.confidence import MODEL_FILE
+    from evaluation.fit import collect, collect_sentences, fit_models, fit_sentence_model, reliability_plot, save_models
+    from evaluation.items import load_items
+
+    settings = _settings(args)
+    items, problems = load_items(args.files)
+    for problem in problems:
+        print(f"⚠ {problem}", file=sys.stderr)
+    say = lambda m: print(m, file=sys.stderr)  # noqa: E731
+    sentence_model, sentence_stats = fit_sentence_model(collect_sentences(items, settings, progress=say))
+    print("sentence", json.dumps(sentence_stats, ensure_ascii=False))
+    rows = collect(items, settings, progress=say, sentence_model=sentence_model)
+    if args.rows:
+        Path(args.rows).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.rows).write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    models, report = fit_models(rows, settings, [str(f) for f in args.files])
+    models = {"sentence": sentence_model, **models}
+    out = Path(args.out) if args.out else MODEL_FILE
+    save_models(models, out)
+    if args.report:
+        reliability_plot(report, Path(args.report) / "reliability.png")
+    for name, (stats, _, _) in report.items():
+        print(name, json.dumps({k: v for k, v in stats.items() if k != "reliability"}, ensure_ascii=False))
+        for row in stats["reliability"]:
+            print("   ", row)
+    print(f"已写入 {out}")
+    return 0
+
+
 def cmd_bench(args) -> int:
-    from assistant.bench import run
+    from evaluation.bench import run
 
     return run(_settings(args), args)
 
@@ -117,6 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", nargs="+", metavar="CONFIG.toml", help="比较多个配置")
     p.add_argument("--k", type=int, nargs="+", default=[1, 5], help="evidence_recall@k 的 k")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("fit", help="在开发集上拟合相关性下限与可答性模型")
+    common(p)
+    p.add_argument("files", nargs="+", help="带标注的评测集 JSONL（开发集）")
+    p.add_argument("--out", help="模型文件（默认 assistant/answer/answerability.json）")
+    p.add_argument("--rows", help="把收集到的信号另存到此文件（供分析）")
+    p.add_argument("--report", help="可靠性图写到此目录")
+    p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser("bench", help="性能基准：建索引速度、查询延迟、内存")
     common(p)
