@@ -62,6 +62,7 @@ class Assistant:
         return analyse(
             question, history, self.synonyms, self.retriever().lexicon,
             use_synonyms=self.settings.use_synonyms, use_dictionary=self.settings.use_dictionary,
+            spelling=self.retriever().spelling if self.settings.correct_spelling else None,
         )
 
     def search(self, question: Question, categories: list[str] | None = None) -> list[Hit]:
@@ -80,7 +81,7 @@ class Assistant:
         analysed = self.analyse(text, history)
         hits = self.search(analysed, categories)
         ranked = candidates_stage.build(analysed, hits, retriever, self.settings, self.models.get("sentence"))
-        chosen = select(analysed, ranked, self.settings)
+        chosen = select(analysed, ranked, self.settings, retriever)
         best = chosen[0] if chosen else None
         authority = self.settings.authority_weight(best.chunk.doc.authority) if best else 0.0
         return Draft(

@@ -46,6 +46,7 @@ class Question:
     years: tuple[str, ...] = ()
     numbers: tuple[str, ...] = ()  # values the question quotes ("血压160/100")
     nouns: tuple[str, ...] = ()  # content nouns the question names
+    focus: tuple[str, ...] = ()  # the words right beside the question word: what is asked about (经费怎么分担 → 经费, 分担)
     wants_list: bool = False
     two_part: bool = False
     follow_up: bool = False
@@ -59,8 +60,11 @@ def analyse(
     lexicon: Lexicon | None,
     use_synonyms: bool = True,
     use_dictionary: bool = True,
+    spelling=None,
 ) -> Question:
     core = normalize(text)
+    if spelling is not None:
+        core = spelling(core)
     resolved = core
     previous = [h for h in (history or []) if h and h.strip()]
     follow_up = bool(previous and len(core) <= 18 and _FOLLOW_UP.search(core))
@@ -101,10 +105,29 @@ def analyse(
         years=tuple(_YEAR.findall(resolved)),
         numbers=tuple(_VALUE.findall(resolved)),
         nouns=tuple(nouns),
+        focus=_focus(resolved),
         wants_list=bool(_WANTS_LIST.search(resolved)),
         two_part=bool(_TWO_PART.search(resolved)),
         follow_up=follow_up,
     )
+
+
+_ASKING = re.compile(r"怎么样|怎么办|怎么|怎样|如何|多少|多久|多长时间|多长|几[次个天年月周岁项种类级分小片]?|哪些|哪个|哪|什么|啥|咋|吗|是否|能否|要不要|能不能|\b(how|what|which|when|who|whom|why)\b")
+
+
+def _focus(text: str) -> tuple[str, ...]:
+    """The content words right before and after the question word: 经费怎么分担 → (经费, 分担),
+    高血压患者多久随访一次 → (患者, 随访). They say what is asked about the topic, which the
+    answering sentence must say too."""
+    out: list[str] = []
+    reach = 6 if detect_language(text) == "zh" else 40  # a few Chinese characters, a few English words
+    for match in _ASKING.finditer(text):
+        before = [w for w in tokenize_normalized(text[max(0, match.start() - reach):match.start()]) if len(w) > 1 or w.isascii()]
+        after = [w for w in tokenize_normalized(text[match.end():match.end() + reach]) if len(w) > 1 or w.isascii()]
+        if reach > 6:  # whole English words only: the window's edges may cut one
+            before, after = before[1:] if match.start() > reach else before, after[:-1] if len(after) > 1 else after
+        out += before[-1:] + after[:1]
+    return tuple(dict.fromkeys(out))
 
 
 def _resolve_follow_up(follow: str, previous: str) -> str:

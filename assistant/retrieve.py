@@ -27,6 +27,9 @@ from assistant.textnorm import detect_language, normalize
 from assistant.tokenize import tokenize_normalized
 
 
+_ASKING = re.compile(r"[怎么多少几啥咋哪吗呢谁]")  # question words are not mistyped domain words
+
+
 def _mentions(text: str, token: str) -> bool:
     """Substring match, except that a number must stand alone: 40 is not in 140mmHg."""
     if token[0].isdigit():
@@ -147,9 +150,39 @@ class Retriever:
         return False
 
     def document_text(self, source: str) -> str:
+        """A document's text in search form, its title and year first (a question naming the
+        2017 edition is about a document whose year is 2017, said or not in its body)."""
         if source not in self._documents:
-            self._documents[source] = "\n".join(c.search_text for c in self.chunks if c.doc.source == source)
+            chunks = [c for c in self.chunks if c.doc.source == source]
+            head = f"{chunks[0].doc.title} {chunks[0].doc.original} {chunks[0].doc.year or ''}" if chunks else ""
+            self._documents[source] = normalize(head) + "\n" + "\n".join(c.search_text for c in chunks)
         return self._documents[source]
+
+    def spelling(self, text: str) -> str:
+        """The question with a mistyped domain word put right: a run of 3–4 Han characters the
+        knowledge base never uses, one character away from a word it uses in several passages
+        (慢组肺 → 慢阻肺, 高血亚 → 高血压). Shorter words are left alone: two characters one
+        apart are too often two real words (油价, 油脂)."""
+        out = text
+        fixed: set[int] = set()  # positions already put right: a window over them is left alone
+        for size in (4, 3):
+            for i in range(len(out) - size + 1):
+                piece = out[i:i + size]
+                if (
+                    fixed & set(range(i, i + size))
+                    or not all("\u4e00" <= ch <= "\u9fff" for ch in piece)
+                    or _ASKING.search(piece)
+                    or self.says(piece)
+                ):
+                    continue
+                best = max(
+                    (w for w in self._by_length.get(size, ()) if self._df.get(w, 0) >= 3 and sum(a != b for a, b in zip(w, piece)) == 1),
+                    key=lambda w: self._df[w], default=None,
+                )
+                if best is not None:
+                    out = out[:i] + best + out[i + size:]
+                    fixed |= set(range(i, i + size))
+        return out
 
     def says(self, phrase: str) -> bool:
         """Whether any passage contains this exact phrase."""

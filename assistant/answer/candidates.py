@@ -43,6 +43,7 @@ SENTENCE_FEATURES = (
     "passage_coverage",  # ... its passage says, title and section included
     "section_coverage",  # ... its section path says
     "bigrams",  # share of the question's character pairs in the sentence (robust to segmentation and typos)
+    "focus",  # share of the words beside the question word (what is asked about) the sentence says
     "semantic",  # cosine of the question to the sentence (sentence encoder)
     "rank_prior",  # 1 / (passage rank + 1)
     "dense_z",  # the passage's semantic standing among its language (clipped to 0..4)
@@ -131,6 +132,7 @@ def build(question: Question, passages: list[Hit], retriever: Retriever, setting
                 "passage_coverage": passage_cov,
                 "section_coverage": section_cov,
                 "bigrams": len(question_pairs & sentence_pairs) / len(question_pairs) if question_pairs else 0.0,
+                "focus": _focus_said(question, norm),
                 "rank_prior": 1.0 / (hit.rank + 1),
                 "dense_z": min(max(hit.dense_z, 0.0), 4.0),
                 "kind_match": 0.0 if question.kind is None else (1.0 if cand.states_kind else -1.0),
@@ -166,6 +168,14 @@ def _hand_score(cand: Candidate, settings: Settings) -> float:
         + 0.2 * f["numbers"] + 0.3 * f["within_range"] * (f["coverage"] >= 0.5)
         - settings.branch_penalty * f["branch_mismatch"] - settings.language_penalty * (1 - f["same_language"])
     )
+
+
+def _focus_said(question: Question, sentence: str) -> float:
+    if not question.focus:
+        return 0.0
+    alternatives = question.query.alternatives
+    said = sum(w in sentence or any(a in sentence for a in alternatives.get(w, ())) for w in question.focus)
+    return said / len(question.focus)
 
 
 def _within_stated_range(value: float, sentence: str) -> bool:

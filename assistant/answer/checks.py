@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from assistant import texts
 from assistant.answer.candidates import Candidate
-from assistant.answer.confidence import LogisticModel, rare_missing
+from assistant.answer.confidence import LogisticModel
 from assistant.question import Question
 from assistant.retrieve import Hit, Retriever
 
@@ -63,8 +63,15 @@ def relevance_floor(draft: Draft) -> Verdict:
     p = model.probability(draft.signals)
     draft.probabilities["floor"] = p
     if p < model.threshold:
-        return Verdict(False, "relevance_floor", f"relevance {p:.3f} < {model.threshold:.3f}", texts.NOT_FOUND)
+        return Verdict(False, "relevance_floor", f"relevance {p:.3f} < {model.threshold:.3f}", _not_found(draft))
     return Verdict(True, "relevance_floor")
+
+
+def _not_found(draft: Draft) -> str:
+    """The plain refusal, naming the question's nouns the knowledge base never uses
+    (值班费, 火锅店) when there are any: a word it does use elsewhere is not what it lacks."""
+    unknown = [w for w in draft.question.nouns if not draft.retriever.knows(w) and w not in draft.question.query.alternatives]
+    return texts.NOT_FOUND_TERM.format(term="、".join(unknown)) if unknown else texts.NOT_FOUND
 
 
 def names(draft: Draft) -> Verdict:
@@ -125,9 +132,7 @@ def answerability(draft: Draft) -> Verdict:
     draft.probabilities["answerability"] = p
     if p >= model.threshold:
         return Verdict(True, "answerability")
-    _, missing = rare_missing(draft.question, draft.retriever.passage_text(draft.best.chunk), draft.retriever)
-    message = texts.NOT_FOUND_TERM.format(term="、".join(missing)) if missing else texts.NOT_FOUND
-    return Verdict(False, "answerability", f"answerability {p:.3f} < {model.threshold:.3f}", message)
+    return Verdict(False, "answerability", f"answerability {p:.3f} < {model.threshold:.3f}", _not_found(draft))
 
 
 # In the order they run; `Settings.checks` names the ones switched on.

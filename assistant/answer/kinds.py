@@ -33,7 +33,7 @@ def _asks_reading(quantity: str, also: str) -> re.Pattern:
 _ROWS: list[tuple[str, str, re.Pattern, re.Pattern]] = [
     (
         "dose", "剂量",
-        re.compile(r"剂量|用量|几片|几粒|几支|多少(毫克|mg|克|单位|毫升)|吃多少|打多少|一次吃|最多吃|what dose|dosage|how much .{0,20}(take|give)"),
+        re.compile(r"剂量|用量|几片|几粒|几支|多少(毫克|mg|克|单位|毫升)|吃多少|打多少|一次吃|最多吃|\bdoses?\b|dosage|how much .{0,20}(take|give)"),
         re.compile(r"\d\s*(mg|毫克|μg|µg|g\b|克|片|粒|支|单位|iu|u\b|ml|毫升)", re.I),
     ),
     (
