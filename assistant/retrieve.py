@@ -22,7 +22,7 @@ from assistant.lexicon import LEXICON, Lexicon
 from assistant.models import Chunk
 from assistant.sentences import split_sentences
 from assistant.similarity import shingles
-from assistant.store import COLLECTION, chroma_settings, index_text, read_chunks, read_manifest
+from assistant.store import COLLECTION, SENTENCE_SPANS, SENTENCE_VECTORS, chroma_settings, index_text, read_chunks, read_manifest
 from assistant.textnorm import detect_language, normalize
 from assistant.tokenize import tokenize_normalized
 
@@ -109,9 +109,22 @@ class Retriever:
         self._by_length: dict[int, list[str]] = {}
         # Sentence vectors of passages an answer has drawn on, computed on first use.
         self._sentence_vectors: dict[tuple[str, int, int], np.ndarray] = {}
+        self._load_sentence_vectors()
         self._section_cache: dict[int, set[str]] = {}
         for tok in df:
             self._by_length.setdefault(len(tok), []).append(tok)
+
+    def _load_sentence_vectors(self) -> None:
+        """Sentence vectors computed at ingest, when made by the encoder now configured."""
+        from assistant.embed import get_sentence_embedder
+
+        encoder = get_sentence_embedder(self.settings)
+        vectors, spans = self.build / SENTENCE_VECTORS, self.build / SENTENCE_SPANS
+        if encoder is None or not vectors.exists() or self.manifest.get("sentence_encoder") != encoder.name:
+            return
+        matrix = np.load(vectors).astype(np.float32)
+        for (i, s, e), v in zip(np.load(spans).tolist(), matrix):
+            self._sentence_vectors[(self.chunks[i].id, s, e)] = v
 
     def sentence_similarities(self, question: str, spans: list[tuple[Chunk, int, int]]) -> np.ndarray | None:
         """Cosine of the question to each sentence span (sentence encoder), sentences cached."""

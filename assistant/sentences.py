@@ -45,3 +45,22 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     while end > start and text[end - 1].isspace():
         end -= 1
     return start, end
+
+
+# A list number at the head of a sentence ("1. ", "（二）", "③", "- ").
+LIST_NUMBER = re.compile(
+    r"\s*(?:\d{1,2}\s*[.、．](?!\d)|[(（]\s*[0-9一二三四五六七八九十]{1,3}\s*[)）]|[①-⑳]|[一二三四五六七八九十]{1,3}\s*[、.．]|[-*•·]\s)\s*(?=\S)"
+)
+
+
+def answer_spans(text: str, max_chars: int) -> list[tuple[int, int, bool]]:
+    """The sentences an answer may quote: (start, end, began_with_a_list_number), the list
+    number left out of the span. Ingest encodes exactly these, candidates read exactly these."""
+    out = []
+    for start, end in split_sentences(text, max_chars=max_chars):
+        number = LIST_NUMBER.match(text, start)
+        if number:
+            start = number.end()
+        if end > start:
+            out.append((start, end, bool(number)))
+    return out

@@ -19,6 +19,9 @@ from pathlib import Path
 from assistant.models import Chunk
 
 COLLECTION = "chunks"
+# The sentence encoder's vectors of every quotable sentence, and their (chunk, start, end).
+SENTENCE_VECTORS = "sentence_vectors.npy"
+SENTENCE_SPANS = "sentence_spans.npy"
 
 
 def chroma_settings():

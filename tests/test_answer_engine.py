@@ -130,3 +130,17 @@ def test_the_shipped_models_match_the_signals_the_engine_computes():
     for name in ("floor", "answerability"):
         meta = models[name].meta
         assert 0.5 < meta["cv_auc"] <= 1.0 and meta["n"] >= 100 and 0.0 < models[name].threshold < 1.0
+
+
+def test_quotable_sentences_are_encoded_at_ingest_not_at_question_time(engine, monkeypatch):
+    from assistant.embed import get_sentence_embedder
+
+    retriever = engine.retriever()
+    assert retriever.manifest["sentence_encoder"] == get_sentence_embedder(engine.settings).name
+    encoder = get_sentence_embedder(engine.settings)
+    calls = []
+    original = encoder.passages
+    monkeypatch.setattr(encoder, "passages", lambda texts: calls.append(len(texts)) or original(texts))
+    answer = engine.ask("某病患者一年随访几次")
+    assert not answer.refused and "4次" in answer.sentences[0].text
+    assert calls == []  # every candidate's vector came from the index

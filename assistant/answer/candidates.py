@@ -16,14 +16,10 @@ from dataclasses import dataclass, field
 from assistant.config import Settings
 from assistant.question import Question
 from assistant.retrieve import Hit, Retriever
-from assistant.sentences import split_sentences
+from assistant.sentences import LIST_NUMBER, answer_spans
 from assistant.textnorm import display_text, normalize
 from assistant.tokenize import tokenize_normalized
 
-# A list number at the head of a sentence ("1. ", "（二）", "③").
-LIST_NUMBER = re.compile(
-    r"\s*(?:\d{1,2}\s*[.、．](?!\d)|[(（]\s*[0-9一二三四五六七八九十]{1,3}\s*[)）]|[①-⑳]|[一二三四五六七八九十]{1,3}\s*[、.．]|[-*•·]\s)\s*(?=\S)"
-)
 # A sentence that leans on the one before it for its subject ("该类患者…", "其中…", "上述…").
 LEANS_BACK = re.compile(r"^(该|其|此|上述|以上|这些|这类|此类|这种|它|同时|另外|此外|但|然而|否则|如|若|they\b|this\b|these\b|such\b|it\b)", re.I)
 # Qualifiers that mark a branch of a guideline (a population, a setting, an urgency): a
@@ -105,10 +101,7 @@ def build(question: Question, passages: list[Hit], retriever: Retriever, setting
         )
         section = normalize(f"{hit.chunk.doc.title} {hit.chunk.section}")
         section_cov = retriever.coverage(query, set(tokenize_normalized(section)), section)
-        for start, end in split_sentences(text, max_chars=settings.max_sentence_chars):
-            number = LIST_NUMBER.match(text, start)
-            if number:
-                start = number.end()
+        for start, end, list_item in answer_spans(text, settings.max_sentence_chars):
             norm = normalize(text[start:end])
             if len(norm) < 6:
                 continue
@@ -122,7 +115,7 @@ def build(question: Question, passages: list[Hit], retriever: Retriever, setting
                 coverage=cov, passage_coverage=passage_cov,
                 states_kind=bool(question.kind and question.kind.holds(norm)),
                 same_language=same,
-                list_item=bool(number),
+                list_item=list_item,
                 branch_mismatch=bool(set(BRANCH_QUALIFIERS.findall(norm)) - asked_branches),
                 on_topic=bool(question_pairs & sentence_pairs) or _said_by_synonym(question, norm) if (same and question.lang == "zh") else cov > 0,
             )

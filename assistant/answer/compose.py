@@ -5,7 +5,8 @@ when they add question words the others left out and belong to the same case.
 
 from __future__ import annotations
 
-from assistant.answer.candidates import LEANS_BACK, LIST_NUMBER, Candidate, reading_form
+from assistant.answer.candidates import LEANS_BACK, Candidate, reading_form
+from assistant.sentences import LIST_NUMBER
 from assistant.config import Settings
 from assistant.question import Question
 from assistant.tokenize import tokenize_normalized
