@@ -111,8 +111,26 @@ class Retriever:
         self._sentence_vectors: dict[tuple[str, int, int], np.ndarray] = {}
         self._load_sentence_vectors()
         self._section_cache: dict[int, set[str]] = {}
+        self._wildcards: dict[str, str] | None = None
         for tok in df:
             self._by_length.setdefault(len(tok), []).append(tok)
+
+    def _near_words(self) -> dict[str, str]:
+        """Each 3–4 character word the base uses in several passages under every one-character
+        wildcard of it (慢?肺 → 慢阻肺), the most used word winning: spelling() looks a
+        mistyped piece up in a few dictionary reads instead of scanning the vocabulary."""
+        if self._wildcards is None:
+            table: dict[str, str] = {}
+            for size in (3, 4):
+                for word in self._by_length.get(size, ()):
+                    if self._df.get(word, 0) < 3:
+                        continue
+                    for k in range(size):
+                        key = word[:k] + "?" + word[k + 1:]
+                        if key not in table or self._df[word] > self._df[table[key]]:
+                            table[key] = word
+            self._wildcards = table
+        return self._wildcards
 
     def _load_sentence_vectors(self) -> None:
         """Sentence vectors computed at ingest, when made by the encoder now configured."""
@@ -188,10 +206,9 @@ class Retriever:
                     or self.says(piece)
                 ):
                     continue
-                best = max(
-                    (w for w in self._by_length.get(size, ()) if self._df.get(w, 0) >= 3 and sum(a != b for a, b in zip(w, piece)) == 1),
-                    key=lambda w: self._df[w], default=None,
-                )
+                found = [self._near_words().get(piece[:k] + "?" + piece[k + 1:]) for k in range(size)]
+                found = [w for w in found if w is not None and w != piece]
+                best = max(found, key=lambda w: self._df[w], default=None)
                 if best is not None:
                     out = out[:i] + best + out[i + size:]
                     fixed |= set(range(i, i + size))
