@@ -58,15 +58,16 @@ class Assistant:
             return self._retriever
 
     # -- stages ------------------------------------------------------------------
-    def analyse(self, question: str, history: list[str] | None = None) -> Question:
+    def analyse(self, question: str, history: list[str] | None = None, retriever: Retriever | None = None) -> Question:
+        retriever = retriever or self.retriever()  # each call of retriever() reads the index pointer from disk
         return analyse(
-            question, history, self.synonyms, self.retriever().lexicon,
+            question, history, self.synonyms, retriever.lexicon,
             use_synonyms=self.settings.use_synonyms, use_dictionary=self.settings.use_dictionary,
-            spelling=self.retriever().spelling if self.settings.correct_spelling else None,
+            spelling=retriever.spelling if self.settings.correct_spelling else None,
         )
 
-    def search(self, question: Question, categories: list[str] | None = None) -> list[Hit]:
-        retriever = self.retriever()
+    def search(self, question: Question, categories: list[str] | None = None, retriever: Retriever | None = None) -> list[Hit]:
+        retriever = retriever or self.retriever()
         found = retriever.search(question.query, categories or self.settings.categories, k=self.settings.typed_pool)
         return passages_stage(question, found, retriever, self.settings)
 
@@ -78,8 +79,8 @@ class Assistant:
         """Everything up to the checks: the analysed question, its passages, the ranked
         candidate sentences, the chosen ones and the signals the checks read."""
         retriever = self.retriever()
-        analysed = self.analyse(text, history)
-        hits = self.search(analysed, categories)
+        analysed = self.analyse(text, history, retriever)
+        hits = self.search(analysed, categories, retriever)
         ranked = candidates_stage.build(analysed, hits, retriever, self.settings, self.models.get("sentence"))
         chosen = select(analysed, ranked, self.settings, retriever)
         best = chosen[0] if chosen else None

@@ -107,7 +107,8 @@ class Retriever:
         self._sentences: dict[int, list[tuple[set[str], str]]] = {}
         self._shingles: dict[str, set[str]] = {}
         self._by_length: dict[int, list[str]] = {}
-        # Sentence vectors of passages an answer has drawn on, computed on first use.
+        # Sentence vectors by (chunk id, start, end): those ingest computed, plus any a build
+        # without them needs, encoded on first use.
         self._sentence_vectors: dict[tuple[str, int, int], np.ndarray] = {}
         self._load_sentence_vectors()
         self._section_cache: dict[int, set[str]] = {}
@@ -223,7 +224,7 @@ class Retriever:
     @staticmethod
     def passage_text(chunk: Chunk) -> str:
         """What a passage says in search form, with the title and section it sits under."""
-        return normalize(f"{chunk.doc.title} {chunk.section}") + " " + chunk.search_text
+        return Retriever.section_text(chunk) + " " + chunk.search_text
 
     def passage_coverage(self, query: Query, chunk: Chunk) -> float:
         """Coverage of the question by a whole passage, its title and section included."""
@@ -420,11 +421,16 @@ class Retriever:
             add([int(i) for i in np.argsort(-translated)[: self.settings.candidates] if translated[i] > 0], weight)
         return fused
 
-    def _section_tokens(self, idx: int) -> set[str]:
+    def section_tokens(self, chunk: Chunk) -> set[str]:
+        """The words of a passage's document title and section path (computed once)."""
+        idx = self.by_id[chunk.id]
         if idx not in self._section_cache:
-            chunk = self.chunks[idx]
-            self._section_cache[idx] = set(tokenize_normalized(normalize(f"{chunk.doc.title} {chunk.section}")))
+            self._section_cache[idx] = set(tokenize_normalized(self.section_text(chunk)))
         return self._section_cache[idx]
+
+    @staticmethod
+    def section_text(chunk: Chunk) -> str:
+        return normalize(f"{chunk.doc.title} {chunk.section}")
 
     def _rerank(self, ranked: list[int], fused: dict[int, float], query: Query) -> list[int]:
         """Among the passages fusion found, prefer those that say what the user asked:
@@ -439,7 +445,7 @@ class Retriever:
         score = {
             i: fused[i] / top
             + self.settings.coverage_weight
-            * (0.5 * self._rerank_coverage(query, self.chunk_tokens[i] | self._section_tokens(i), self.passage_text(self.chunks[i]))
+            * (0.5 * self._rerank_coverage(query, self.chunk_tokens[i] | self.section_tokens(self.chunks[i]), self.passage_text(self.chunks[i]))
                + 0.5 * self._best_sentence_coverage(query, i))
             + self.settings.authority_rerank * self.settings.authority_weight(self.chunks[i].doc.authority)
             for i in head

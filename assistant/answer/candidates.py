@@ -99,8 +99,7 @@ def build(question: Question, passages: list[Hit], retriever: Retriever, setting
             if same
             else max(retriever.passage_coverage(query, hit.chunk), retriever.passage_translated_coverage(query, hit.chunk))
         )
-        section = normalize(f"{hit.chunk.doc.title} {hit.chunk.section}")
-        section_cov = retriever.coverage(query, set(tokenize_normalized(section)), section)
+        section_cov = retriever.coverage(query, retriever.section_tokens(hit.chunk), retriever.section_text(hit.chunk))
         for start, end, list_item in answer_spans(text, settings.max_sentence_chars):
             norm = normalize(text[start:end])
             if len(norm) < 6:
