@@ -82,11 +82,10 @@ class Assistant:
         analysed = self.analyse(text, history, retriever)
         hits = self.search(analysed, categories, retriever)
         ranked = candidates_stage.build(analysed, hits, retriever, self.settings, self.models.get("sentence"))
-        chosen = select(analysed, ranked, self.settings, retriever)
-        best = chosen[0] if chosen else None
+        best, chosen = select(analysed, ranked, self.settings, retriever)
         authority = self.settings.authority_weight(best.chunk.doc.authority) if best else 0.0
         return Draft(
-            question=analysed, hits=hits, candidates=ranked, chosen=chosen, retriever=retriever,
+            question=analysed, hits=hits, candidates=ranked, chosen=chosen, best=best, retriever=retriever,
             signals=signals(analysed, hits, best, ranked, retriever, authority), models=self.models,
         )
 

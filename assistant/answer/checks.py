@@ -30,14 +30,13 @@ class Draft:
     hits: list[Hit]
     candidates: list[Candidate]
     chosen: list[Candidate]
+    # The sentence the checks and the signals judge: the best-scored one, which a whole list
+    # stitched from several passages does not put first.
+    best: Candidate | None
     retriever: Retriever
     signals: dict[str, float] = field(default_factory=dict)
     models: dict[str, LogisticModel] = field(default_factory=dict)
     probabilities: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def best(self) -> Candidate | None:
-        return self.chosen[0] if self.chosen else None
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,13 @@ from assistant.question import Question
 from assistant.tokenize import tokenize_normalized
 
 
-def select(question: Question, candidates: list[Candidate], settings: Settings, retriever=None) -> list[Candidate]:
+def select(
+    question: Question, candidates: list[Candidate], settings: Settings, retriever=None
+) -> tuple[Candidate | None, list[Candidate]]:
+    """The best sentence, and the sentences of the answer in the document's order (the best
+    need not come first: a list starts at its first item)."""
     if not candidates:
-        return []
+        return None, []
     best = _best(question, candidates, settings)
     chosen = [best]
     siblings = sorted((c for c in candidates if c.chunk.id == best.chunk.id), key=lambda c: c.start)
@@ -25,7 +29,7 @@ def select(question: Question, candidates: list[Candidate], settings: Settings, 
         chosen.insert(0, previous)
     if len(chosen) == 1 or not question.wants_list:
         chosen += _complements(question, best, chosen, candidates, settings)
-    return chosen
+    return best, chosen
 
 
 def _best(question: Question, candidates: list[Candidate], settings: Settings) -> Candidate:
