@@ -32,6 +32,10 @@ _VALUE = re.compile(r"(?<![a-z\d.])\d+(?:\.\d+)?")
 _BOUND_AFTER = re.compile(r"(<=|>=|[<>≤≥])\s*(\d+(?:\.\d+)?)")  # "≥80%", "<3.9"
 _BOUND_BEFORE = re.compile(r"(\d+(?:\.\d+)?)\s*%?\s*(<=|[<≤])(?!\s*\d)")  # "30%≤FEV1"
 _QUESTION_CHAR = re.compile(r"[多少几啥咋怎吗么哪呢吧什]")
+# A digest's own statement that it withholds a figure it could not verify against the
+# original ("具体界值未能对照原文核实，本摘要不列出"): the sentence is a pointer to the
+# original, never the answer; another verified document may state the figure.
+WITHHELD = re.compile(r"(数值|界值|目标值?|剂量|时限|间隔|指标)[^。；]{0,8}未能(对照[^。；，]{0,10})?核实")
 
 # The measurements the sentence model reads, in its feature order.
 SENTENCE_FEATURES = (
@@ -51,6 +55,7 @@ SENTENCE_FEATURES = (
     "authority",
     "list_item",
     "leans_back",  # leans on the previous sentence for its subject
+    "withheld",  # says its figure was withheld (see WITHHELD)
     "length",  # log characters
 )
 
@@ -70,6 +75,7 @@ class Candidate:
     branch_mismatch: bool = False
     on_topic: bool = True
     list_item: bool = False  # began with a list number (an item of the passage's own list)
+    withheld: bool = False  # the digest says it withholds this sentence's figure
     features: dict[str, float] = field(default_factory=dict)
     score: float = 0.0
 
@@ -115,6 +121,7 @@ def build(question: Question, passages: list[Hit], retriever: Retriever, setting
                 states_kind=bool(question.kind and question.kind.holds(norm)),
                 same_language=same,
                 list_item=list_item,
+                withheld=bool(WITHHELD.search(norm)),
                 branch_mismatch=bool(set(BRANCH_QUALIFIERS.findall(norm)) - asked_branches),
                 on_topic=bool(question_pairs & sentence_pairs) or _said_by_synonym(question, norm) if (same and question.lang == "zh") else cov > 0,
             )
@@ -137,6 +144,7 @@ def build(question: Question, passages: list[Hit], retriever: Retriever, setting
                 "authority": settings.authority_weight(hit.chunk.doc.authority),
                 "list_item": float(cand.list_item),
                 "leans_back": float(bool(LEANS_BACK.search(cand.display))),
+                "withheld": float(cand.withheld),
                 "length": math.log1p(len(norm)),
             }
             out.append(cand)

@@ -11,7 +11,6 @@ everything graded goes through the fitted answerability model.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -95,16 +94,13 @@ def names(draft: Draft) -> Verdict:
     return Verdict(True, "names")
 
 
-# A digest's own statement that it withholds a figure it could not verify against the
-# original ("具体界值未能对照原文核实，本摘要不列出"): the base says it does not hold the value.
-WITHHELD = re.compile(r"(数值|界值|目标值?|剂量|时限|间隔|指标)[^。；]{0,8}未能(对照[^。；，]{0,10})?核实")
-
-
 def withheld(draft: Draft) -> Verdict:
     """The best sentence is the base saying it withholds the asked figure: refuse, and say
-    where the verified figure is to be found. Exact (the digest says so), so a hard veto."""
+    where the verified figure is to be found. Exact (the digest says so), so a hard veto.
+    The sentence model ranks a withheld sentence below one from another verified document
+    that states the figure, so this fires only when nothing better is found."""
     best = draft.best
-    if best is None or not WITHHELD.search(best.norm):
+    if best is None or not best.withheld:
         return Verdict(True, "withheld")
     doc = best.chunk.doc
     original = doc.original or doc.title

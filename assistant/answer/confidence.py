@@ -37,6 +37,7 @@ FEATURES = (
     "semantic",  # cosine of the question to the best sentence (sentence encoder)
     "max_semantic",  # ... to any candidate sentence
     "question_words",  # log number of content tokens in the question
+    "withheld_coverage",  # coverage of the best-covering sentence among the top ten that says its figure was withheld
 )
 
 
@@ -127,6 +128,8 @@ def signals(question: Question, hits: list[Hit], best, candidates, retriever: Re
         "sentence_score": best.score if best else -10.0,
         "semantic": best.semantic if best else 0.0,
         "max_semantic": max((c.semantic for c in candidates), default=0.0),
+        # The base saying it lacks a figure on this topic, even when another sentence ranks first.
+        "withheld_coverage": max((c.coverage for c in candidates[:10] if c.withheld), default=0.0),
     }
 
 
