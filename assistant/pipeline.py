@@ -69,7 +69,7 @@ class Assistant:
     def search(self, question: Question, categories: list[str] | None = None, retriever: Retriever | None = None) -> list[Hit]:
         retriever = retriever or self.retriever()
         found = retriever.search(question.query, categories or self.settings.categories, k=self.settings.typed_pool)
-        return passages_stage(question, found, retriever, self.settings)
+        return passages_stage(question, found, retriever, self.settings, self.models.get("passage"))
 
     def retrieve(self, question: str, history: list[str] | None = None, categories: list[str] | None = None) -> list[Hit]:
         return self.search(self.analyse(question, history), categories)

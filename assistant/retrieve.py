@@ -110,6 +110,7 @@ class Retriever:
         # Sentence vectors by (chunk id, start, end): those ingest computed, plus any a build
         # without them needs, encoded on first use.
         self._sentence_vectors: dict[tuple[str, int, int], np.ndarray] = {}
+        self._question_vector: tuple[str | None, np.ndarray | None] = (None, None)
         self._load_sentence_vectors()
         self._section_cache: dict[int, set[str]] = {}
         self._wildcards: dict[str, str] | None = None
@@ -159,7 +160,13 @@ class Retriever:
             for i, v in zip(todo, vectors):
                 self._sentence_vectors[keys[i]] = v.astype(np.float32)
         matrix = np.stack([self._sentence_vectors[k] for k in keys])
-        return matrix @ encoder.query(question)
+        # The passage ranker and the candidates ask with the same question; one tuple read
+        # and written whole, so concurrent questions never pair a text with another's vector.
+        cached = self._question_vector
+        if cached[0] != question:
+            cached = (question, encoder.query(question))
+            self._question_vector = cached
+        return matrix @ cached[1]
 
     def idf(self, token: str) -> float:
         return self.idf_of_df(self._df.get(token, 0))
@@ -234,7 +241,7 @@ class Retriever:
         """`translated_coverage` of a whole passage, its title and section included."""
         return self.translated_coverage(query, self.tokens_of(chunk), self.passage_text(chunk))
 
-    def _best_sentence_coverage(self, query: Query, idx: int) -> float:
+    def best_sentence_coverage(self, query: Query, idx: int) -> float:
         """How much of the question one sentence of the passage covers: an answer is
         usually one sentence, not words scattered over a paragraph."""
         if idx not in self._sentences:
@@ -446,7 +453,7 @@ class Retriever:
             i: fused[i] / top
             + self.settings.coverage_weight
             * (0.5 * self._rerank_coverage(query, self.chunk_tokens[i] | self.section_tokens(self.chunks[i]), self.passage_text(self.chunks[i]))
-               + 0.5 * self._best_sentence_coverage(query, i))
+               + 0.5 * self.best_sentence_coverage(query, i))
             + self.settings.authority_rerank * self.settings.authority_weight(self.chunks[i].doc.authority)
             for i in head
         }

@@ -10,6 +10,10 @@ _END_ZH = re.compile(r"[。！？!?…]+[”’」』）)\]]*|\n+")
 _SEMICOLON = re.compile(r"[；;]")
 _END_EN = re.compile(r"(?<=[a-z0-9\)”\"'])[.!?]+[\"”’)]*(?=\s+[A-Z“\"(0-9])")
 _SOFT_BREAK = re.compile(r"[，,、：:]")
+# A digest's own statement that it withholds a figure it could not verify against the
+# original ("具体界值未能对照原文核实，本摘要不列出"): the sentence is a pointer to the
+# original, never the answer; another verified document may state the figure.
+WITHHELD = re.compile(r"(数值|界值|目标值?|剂量|时限|间隔|指标)[^。；]{0,8}未能(对照[^。；，]{0,10})?核实")
 
 
 def split_sentences(text: str, max_chars: int = 220) -> list[tuple[int, int]]:

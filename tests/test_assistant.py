@@ -172,11 +172,6 @@ def test_which_ones_is_not_how_many(drafting):
     assert "远程心电" in " ".join(s.text for s in answer.sentences)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known regression of the fitted sentence ranker: 'value within a stated range' is rare in dev, "
-    "so it weighs little and the neighbouring grade's sentence wins (issue 10 note)",
-)
 def test_a_value_is_matched_to_the_range_that_holds_it(assistant):
     answer = assistant.ask("FEV1占预计值40%算几级")
     assert not answer.refused

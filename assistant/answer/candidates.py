@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from assistant.config import Settings
 from assistant.question import Question
 from assistant.retrieve import Hit, Retriever
-from assistant.sentences import LIST_NUMBER, answer_spans
+from assistant.sentences import LIST_NUMBER, WITHHELD, answer_spans
 from assistant.textnorm import display_text, normalize
 from assistant.tokenize import tokenize_normalized
 
@@ -32,10 +32,6 @@ _VALUE = re.compile(r"(?<![a-z\d.])\d+(?:\.\d+)?")
 _BOUND_AFTER = re.compile(r"(<=|>=|[<>≤≥])\s*(\d+(?:\.\d+)?)")  # "≥80%", "<3.9"
 _BOUND_BEFORE = re.compile(r"(\d+(?:\.\d+)?)\s*%?\s*(<=|[<≤])(?!\s*\d)")  # "30%≤FEV1"
 _QUESTION_CHAR = re.compile(r"[多少几啥咋怎吗么哪呢吧什]")
-# A digest's own statement that it withholds a figure it could not verify against the
-# original ("具体界值未能对照原文核实，本摘要不列出"): the sentence is a pointer to the
-# original, never the answer; another verified document may state the figure.
-WITHHELD = re.compile(r"(数值|界值|目标值?|剂量|时限|间隔|指标)[^。；]{0,8}未能(对照[^。；，]{0,10})?核实")
 
 # The measurements the sentence model reads, in its feature order.
 SENTENCE_FEATURES = (

@@ -67,7 +67,14 @@ def relevance_floor(draft: Draft) -> Verdict:
 
 def _not_found(draft: Draft) -> str:
     """The plain refusal, naming the question's nouns the knowledge base never uses
-    (值班费, 火锅店) when there are any: a word it does use elsewhere is not what it lacks."""
+    (值班费, 火锅店) when there are any: a word it does use elsewhere is not what it lacks.
+    When the question asks for a value and a top candidate is a digest saying it withheld
+    that figure, the refusal points to the original instead (the sentence model ranks such
+    a pointer low, so it is seldom the best sentence the `withheld` check reads)."""
+    pointer = next((c for c in draft.candidates[:3] if c.withheld), None) if draft.question.kind else None
+    if pointer is not None:
+        doc = pointer.chunk.doc
+        return texts.WITHHELD.format(original=doc.original or doc.title)
     unknown = [w for w in draft.question.nouns if not draft.retriever.knows(w) and w not in draft.question.query.alternatives]
     return texts.NOT_FOUND_TERM.format(term="、".join(unknown)) if unknown else texts.NOT_FOUND
 

@@ -56,6 +56,13 @@ _ROWS: list[tuple[str, str, re.Pattern, re.Pattern]] = [
         ),
     ),
     (
+        # 几次/几回 asks how many times (in a period): a count of times or a "每…" rate
+        # answers it, any other number (a formula, a threshold) does not.
+        "times", "次数",
+        re.compile(r"几次|几回|多少次|多少回|次数|频次|how many times"),
+        re.compile(r"(?<![近第这那上下单])(\d+|[一二两三四五六七八九十]+)\s*(次|回)|每(天|日|周|月|季度|半年|年)|随时|\btimes?\b|\bonce\b|twice", re.I),
+    ),
+    (
         "money", "金额",
         re.compile(
             r"多少钱|几块钱|多少元|(价格|价钱|费用|收费|补贴|补助|报销|工资|薪酬|年薪|经费|投入)(是|有|给|要|能拿|拿)?(多少|几)|"
