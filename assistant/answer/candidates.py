@@ -25,7 +25,7 @@ LEANS_BACK = re.compile(r"^(该|其|此|上述|以上|这些|这类|此类|这�
 # Qualifiers that mark a branch of a guideline (a population, a setting, an urgency): a
 # sentence carrying one the question does not ask about answers another case.
 BRANCH_QUALIFIERS = re.compile(
-    r"妊娠|孕妇|孕期|哺乳|儿童|青少年|婴幼儿|新生儿|围手术期|术前|术后|紧急|急诊|急性加重|危重|重症|住院患者|"
+    r"妊娠|孕妇|孕期|哺乳|儿童|青少年|婴幼儿|新生儿|围手术期|术前|术后|紧急|急诊|急性加重|急性发作|危重|重症|住院患者|"
     r"pregnan|child|infant|perioperative|emergency|critically"
 )
 _VALUE = re.compile(r"(?<![a-z\d.])\d+(?:\.\d+)?")
@@ -47,6 +47,7 @@ SENTENCE_FEATURES = (
     "numbers",  # share of the question's quoted values the sentence repeats
     "within_range",  # the sentence states a range holding the question's value
     "branch_mismatch",  # a population/setting/urgency the question did not ask about
+    "branch_unsaid",  # share of the question's populations/settings/urgencies neither the sentence nor its section says
     "same_language",
     "authority",
     "list_item",
@@ -101,7 +102,8 @@ def build(question: Question, passages: list[Hit], retriever: Retriever, setting
             if same
             else max(retriever.passage_coverage(query, hit.chunk), retriever.passage_translated_coverage(query, hit.chunk))
         )
-        section_cov = retriever.coverage(query, retriever.section_tokens(hit.chunk), retriever.section_text(hit.chunk))
+        section = retriever.section_text(hit.chunk)
+        section_cov = retriever.coverage(query, retriever.section_tokens(hit.chunk), section)
         for start, end, list_item in answer_spans(text, settings.max_sentence_chars):
             norm = normalize(text[start:end])
             if len(norm) < 6:
@@ -136,6 +138,11 @@ def build(question: Question, passages: list[Hit], retriever: Retriever, setting
                     len(numbers) == 1 and _within_stated_range(float(next(iter(numbers))), norm)
                 ),
                 "branch_mismatch": float(cand.branch_mismatch),
+                # Asked about an acute attack, answered from the maintenance section: the
+                # reverse of a mismatch, and as wrong.
+                "branch_unsaid": (
+                    len({b for b in asked_branches if b not in norm and b not in section}) / len(asked_branches) if asked_branches else 0.0
+                ),
                 "same_language": float(same),
                 "authority": settings.authority_weight(hit.chunk.doc.authority),
                 "list_item": float(cand.list_item),
