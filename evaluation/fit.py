@@ -1,8 +1,11 @@
 """Fit the answer models on labelled items (``zhiyi fit eval/dev.jsonl``).
 
-Three logistic models, each with 5-fold cross-validation, written with their operating
+Four logistic models, each with 5-fold cross-validation, written with their operating
 thresholds to ``assistant/answer/answerability.json``:
 
+- the passage model: which of the search head's passages holds the answer (label: the
+  passage contains the item's evidence), a pairwise ranker over the passage measurements;
+  reported as out-of-fold recall@1/@5 beside the search ranking's own;
 - the sentence model: which candidate sentence states the answer (label: the sentence holds
   every keyword group of an answerable item), over the candidates' measurements; reported as
   the out-of-fold share of items whose top sentence is a right one;
@@ -29,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.answer.candidates import SENTENCE_FEATURES
+from assistant.answer.passages import PASSAGE_FEATURES, passage_features
 from assistant.answer.confidence import FEATURES, MODEL_FILE, LogisticModel
 from assistant.config import Settings
 from assistant.pipeline import Assistant
@@ -39,10 +43,62 @@ FLOOR_FEATURES = ["best_passage_coverage", "dense_cos", "dense_z", "unknown_shar
 GRADED_CHECKS = ("relevance_floor", "answerability")
 
 
-def collect_sentences(items: list[EvalItem], settings: Settings, progress=print) -> list[dict]:
+def collect_passages(items: list[EvalItem], settings: Settings, progress=print) -> list[dict]:
+    """Per answerable item with evidence, the search head's passage measurements and whether
+    each passage holds the evidence (all items, kept for the search-ranking baseline)."""
+    assistant = Assistant(settings)
+    retriever = assistant.retriever()
+    groups = []
+    for number, item in enumerate(items, start=1):
+        needle = match_form(item.evidence or "")
+        if item.expect_refusal or not needle:
+            continue
+        question = assistant.analyse(item.question, item.history or None, retriever)
+        head = retriever.search(question.query, settings.categories, k=settings.rerank_depth)
+        features = passage_features(question, head, retriever, settings)
+        rows = [
+            {"f": [f[name] for name in PASSAGE_FEATURES], "y": int(needle in match_form(h.chunk.text) or needle in match_form(retriever.passage_text(h.chunk)))}
+            for h, f in zip(head, features)
+        ]
+        groups.append({"id": item.id, "rows": rows})
+        if number % 100 == 0:
+            progress(f"已收集段落 {number}/{len(items)}")
+    return groups
+
+
+def _recall(groups: list[dict], orders: dict[str, list[int]], k: int) -> float:
+    return float(np.mean([any(g["rows"][i]["y"] for i in orders[g["id"]][:k]) for g in groups]))
+
+
+def fit_passage_model(groups: list[dict]) -> tuple[LogisticModel, dict]:
+    """A pairwise ranker of the search head; reported out of fold (by item) as recall@1/@5
+    over every item with evidence, beside the search ranking's own recall."""
+    trainable = [g for g in groups if any(r["y"] for r in g["rows"]) and not all(r["y"] for r in g["rows"])]
+    ids = np.arange(len(groups))
+    np.random.default_rng(0).shuffle(ids)
+    orders = {}
+    for fold in np.array_split(ids, 5):
+        held = {groups[i]["id"] for i in fold}
+        scaler, model = _fit_ranker([g for g in trainable if g["id"] not in held])
+        for i in fold:
+            rows = groups[i]["rows"]
+            scores = model.decision_function(scaler.transform(np.array([r["f"] for r in rows], dtype=float))) if rows else []
+            orders[groups[i]["id"]] = [int(j) for j in np.argsort(-np.asarray(scores))]
+    searched = {g["id"]: list(range(len(g["rows"]))) for g in groups}
+    stats = {
+        "items": len(groups), "trained_on": len(trainable),
+        "cv_recall_1": round(_recall(groups, orders, 1), 4), "cv_recall_5": round(_recall(groups, orders, 5), 4),
+        "search_recall_1": round(_recall(groups, searched, 1), 4), "search_recall_5": round(_recall(groups, searched, 5), 4),
+    }
+    return _ranker_model(trainable, PASSAGE_FEATURES, stats), stats
+
+
+def collect_sentences(items: list[EvalItem], settings: Settings, progress=print, passage_model: LogisticModel | None = None) -> list[dict]:
     """Per answerable item, every candidate sentence's measurements and whether it states the answer."""
     assistant = Assistant(settings)
-    assistant.models = {}  # the hand-set blend: the measurements do not depend on it
+    # The hand-set sentence blend (the measurements do not depend on it), over the passages
+    # the fitted passage model puts forward.
+    assistant.models = {"passage": passage_model} if passage_model else {}
     groups = []
     for number, item in enumerate(items, start=1):
         if item.expect_refusal or not item.answer_keywords:
@@ -82,6 +138,16 @@ def _fit_ranker(groups: list[dict]):
     return scaler, LogisticRegression(C=1.0, max_iter=3000, fit_intercept=False).fit(x, y)
 
 
+def _ranker_model(groups: list[dict], features: tuple[str, ...], stats: dict) -> LogisticModel:
+    """A pairwise ranker fitted on all `groups`, as model data (a logit to sort by, no threshold)."""
+    scaler, model = _fit_ranker(groups)
+    return LogisticModel(
+        features=list(features), mean=[float(v) for v in scaler.mean_], scale=[float(v) for v in scaler.scale_],
+        coef=[round(float(v), 5) for v in model.coef_[0]], intercept=0.0,
+        threshold=0.0, meta={"fitted": datetime.now(timezone.utc).strftime("%Y-%m-%d"), **stats},
+    )
+
+
 def fit_sentence_model(groups: list[dict]) -> tuple[LogisticModel, dict]:
     """A pairwise ranker of an item's sentences; reported out of fold (by item) as the share of
     items whose top-scored sentence states the answer, beside the hand-set blend's share."""
@@ -100,20 +166,14 @@ def fit_sentence_model(groups: list[dict]) -> tuple[LogisticModel, dict]:
         "items": len(groups), "sentences": sum(len(g["rows"]) for g in groups),
         "cv_top1": round(hits / len(groups), 4), "hand_top1": round(baseline, 4),
     }
-    scaler, model = _fit_ranker(groups)
-    fitted = LogisticModel(
-        features=list(SENTENCE_FEATURES), mean=[float(v) for v in scaler.mean_], scale=[float(v) for v in scaler.scale_],
-        coef=[round(float(v), 5) for v in model.coef_[0]], intercept=0.0,
-        threshold=0.0, meta={"fitted": datetime.now(timezone.utc).strftime("%Y-%m-%d"), **stats},
-    )
-    return fitted, stats
+    return _ranker_model(groups, SENTENCE_FEATURES, stats), stats
 
 
-def collect(items: list[EvalItem], settings: Settings, progress=print, sentence_model: LogisticModel | None = None) -> list[dict]:
-    """One row per item: its signals and labels."""
+def collect(items: list[EvalItem], settings: Settings, progress=print, rankers: dict[str, LogisticModel] | None = None) -> list[dict]:
+    """One row per item: its signals and labels, drafted with the fitted rankers."""
     drafting = settings.with_overrides({"checks": [c for c in settings.checks if c not in GRADED_CHECKS]})
     assistant = Assistant(drafting)
-    assistant.models = {"sentence": sentence_model} if sentence_model else {}
+    assistant.models = dict(rankers or {})
     rows = []
     for number, item in enumerate(items, start=1):
         answer = assistant.ask(item.question, history=item.history or None)
