@@ -73,9 +73,11 @@ def cmd_eval(args) -> int:
 
 
 def cmd_fit(args) -> int:
-    """Fit the relevance floor and the answerability model on labelled items."""
+    """Fit the passage and sentence rankers, the relevance floor and the answerability model on labelled items."""
     from assistant.answer.confidence import MODEL_FILE
-    from evaluation.fit import collect, collect_sentences, fit_models, fit_sentence_model, reliability_plot, save_models
+    from evaluation.fit import (
+        collect, collect_passages, collect_sentences, fit_models, fit_passage_model, fit_sentence_model, reliability_plot, save_models,
+    )
     from evaluation.items import load_items
 
     settings = _settings(args)
@@ -83,14 +85,19 @@ def cmd_fit(args) -> int:
     for problem in problems:
         print(f"⚠ {problem}", file=sys.stderr)
     say = lambda m: print(m, file=sys.stderr)  # noqa: E731
-    sentence_model, sentence_stats = fit_sentence_model(collect_sentences(items, settings, progress=say))
+    # Each model is fitted on what the ones before it put forward: passages, then sentences,
+    # then the floor and answerability over the drafts they make.
+    passage_model, passage_stats = fit_passage_model(collect_passages(items, settings, progress=say))
+    print("passage", json.dumps(passage_stats, ensure_ascii=False))
+    sentence_model, sentence_stats = fit_sentence_model(collect_sentences(items, settings, progress=say, passage_model=passage_model))
     print("sentence", json.dumps(sentence_stats, ensure_ascii=False))
-    rows = collect(items, settings, progress=say, sentence_model=sentence_model)
+    rankers = {"passage": passage_model, "sentence": sentence_model}
+    rows = collect(items, settings, progress=say, rankers=rankers)
     if args.rows:
         Path(args.rows).parent.mkdir(parents=True, exist_ok=True)
         Path(args.rows).write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
     models, report = fit_models(rows, settings, [str(f) for f in args.files])
-    models = {"sentence": sentence_model, **models}
+    models = {**rankers, **models}
     out = Path(args.out) if args.out else MODEL_FILE
     save_models(models, out)
     if args.report:
@@ -150,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, nargs="+", default=[1, 5], help="evidence_recall@k 的 k")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("fit", help="在开发集上拟合相关性下限与可答性模型")
+    p = sub.add_parser("fit", help="在开发集上拟合段落排序、选句、相关性下限与可答性模型")
     common(p)
     p.add_argument("files", nargs="+", help="带标注的评测集 JSONL（开发集）")
     p.add_argument("--out", help="模型文件（默认 assistant/answer/answerability.json）")
