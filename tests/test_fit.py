@@ -51,3 +51,37 @@ def test_the_rankers_are_fitted_on_labels_from_the_items(corpus_settings, tmp_pa
     ]
     right = sum(g["rows"][i]["y"] for g, i in zip(sentence_groups, scores))
     assert right >= 0.75 * len(sentence_groups)
+
+
+REFUSE = [
+    ("今天油价多少", "off_domain"), ("帮我写一张请假条", "off_domain"), ("手机怎么截屏", "off_domain"),
+    ("红烧肉怎么做", "off_domain"), ("明天会下雨吗", "off_domain"), ("推荐一只股票", "off_domain"),
+    ("智医助理项目的招标代理公司是哪家", "near_miss"), ("高血压患者能喝咖啡吗", "near_miss"),
+    ("糖尿病足溃疡怎么换药", "near_miss"), ("慢阻肺患者流感疫苗打几针", "near_miss"),
+    ("移动终端坏了找谁修", "near_miss"), ("麻疹疫苗一支多少钱", "near_miss"),
+]
+
+
+def test_zhiyi_fit_writes_all_four_models_from_the_command_line(corpus_settings, tmp_path):
+    from assistant.answer.confidence import load_models
+    from ui.cli import main
+
+    rows = [{
+        "id": f"a-{i}", "question": q, "answer_keywords": kw, "expect_refusal": False,
+        "category": "management", "kind": "fact", "evidence": ev, "source": "",
+    } for i, (q, kw, ev) in enumerate(ITEMS)]
+    rows += [{
+        "id": f"r-{i}", "question": q, "answer_keywords": [], "expect_refusal": True,
+        "category": "off_domain" if kind == "off_domain" else "management", "kind": kind, "evidence": "", "source": "",
+    } for i, (q, kind) in enumerate(REFUSE)]
+    items = tmp_path / "items.jsonl"
+    items.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    out = tmp_path / "models.json"
+    code = main([
+        "fit", str(items), "--out", str(out),
+        "--set", f"knowledge_dir={corpus_settings.knowledge_dir}", "--set", f"index_dir={corpus_settings.index_dir}",
+    ])
+    assert code in (0, None)
+    models = load_models(out)
+    assert set(models) == {"passage", "sentence", "floor", "answerability"}
+    assert 0.0 < models["answerability"].threshold < 1.0 and models["floor"].meta["n"] == len(ITEMS) + 6
