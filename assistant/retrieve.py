@@ -20,7 +20,7 @@ from assistant.config import Settings
 from assistant.embed import get_embedder
 from assistant.lexicon import LEXICON, Lexicon
 from assistant.models import Chunk
-from assistant.sentences import split_sentences
+from assistant.sentences import WITHHELD, answer_spans, split_sentences
 from assistant.similarity import shingles
 from assistant.store import COLLECTION, SENTENCE_SPANS, SENTENCE_VECTORS, chroma_settings, index_text, read_chunks, read_manifest
 from assistant.textnorm import detect_language, normalize
@@ -106,6 +106,7 @@ class Retriever:
         self._other_than: dict[str, np.ndarray] = {}
         self._sentences: dict[int, list[tuple[set[str], str]]] = {}
         self._shingles: dict[str, set[str]] = {}
+        self._withheld: dict[str, float] = {}
         self._by_length: dict[int, list[str]] = {}
         # Sentence vectors by (chunk id, start, end): those ingest computed, plus any a build
         # without them needs, encoded on first use.
@@ -254,6 +255,15 @@ class Retriever:
         if chunk.id not in self._shingles:
             self._shingles[chunk.id] = shingles(chunk.search_text)
         return self._shingles[chunk.id]
+
+    def withheld_share(self, chunk: Chunk) -> float:
+        """Share of a passage's quotable sentences that say their figure was withheld
+        (sentences.WITHHELD); a property of the passage, computed once."""
+        if chunk.id not in self._withheld:
+            spans = answer_spans(chunk.text, self.settings.max_sentence_chars)
+            said = sum(bool(WITHHELD.search(normalize(chunk.text[s:e]))) for s, e, _ in spans)
+            self._withheld[chunk.id] = said / len(spans) if spans else 0.0
+        return self._withheld[chunk.id]
 
     def tokens_of(self, chunk: Chunk) -> set[str]:
         return self.chunk_tokens[self.by_id[chunk.id]]

@@ -14,9 +14,8 @@ from __future__ import annotations
 from assistant.config import Settings
 from assistant.question import Question
 from assistant.retrieve import Hit, Retriever
-from assistant.sentences import WITHHELD, answer_spans
+from assistant.sentences import answer_spans
 from assistant.similarity import jaccard
-from assistant.textnorm import normalize
 
 # The measurements the passage model reads, in its feature order.
 PASSAGE_FEATURES = (
@@ -61,7 +60,6 @@ def passage_features(question: Question, hits: list[Hit], retriever: Retriever, 
         coverage = retriever.passage_coverage(query, chunk)
         if not same:
             coverage = max(coverage, retriever.passage_translated_coverage(query, chunk))
-        sentences = [normalize(chunk.text[s:e]) for _, s, e in group]
         closest = float(sims[at:at + len(group)].max()) if sims is not None and group else 0.0
         at += len(group)
         out.append({
@@ -74,8 +72,8 @@ def passage_features(question: Question, hits: list[Hit], retriever: Retriever, 
             "dense_z": min(max(hit.dense_z, -2.0), 4.0),
             "same_language": float(same),
             "authority": settings.authority_weight(chunk.doc.authority),
-            "withheld_share": sum(bool(WITHHELD.search(s)) for s in sentences) / len(sentences) if sentences else 0.0,
-            "states_kind": float(bool(kind and kind.holds(normalize(chunk.text)))),
+            "withheld_share": retriever.withheld_share(chunk),
+            "states_kind": float(bool(kind and kind.holds(chunk.search_text))),
         })
     return out
 
@@ -118,7 +116,7 @@ def bring_typed_evidence(question: Question, hits: list[Hit], retriever: Retriev
     query = question.query
 
     def answers(hit: Hit) -> bool:
-        if not kind.holds(normalize(hit.chunk.text)):
+        if not kind.holds(hit.chunk.search_text):
             return False
         if hit.chunk.lang == question.lang:
             return hit.rank < settings.typed_depth and retriever.passage_coverage(query, hit.chunk) >= settings.translated_coverage
