@@ -37,7 +37,7 @@ from assistant.answer.confidence import FEATURES, MODEL_FILE, LogisticModel
 from assistant.config import Settings
 from assistant.pipeline import Assistant
 from evaluation.items import EvalItem
-from evaluation.metrics import match_form, missing_groups, score_item
+from evaluation.metrics import evidence_rank, match_form, missing_groups, score_item
 
 FLOOR_FEATURES = ["best_passage_coverage", "dense_cos", "dense_z", "unknown_share", "coverage", "question_words"]
 GRADED_CHECKS = ("relevance_floor", "answerability")
@@ -57,7 +57,7 @@ def collect_passages(items: list[EvalItem], settings: Settings, progress=print) 
         head = retriever.search(question.query, settings.categories, k=settings.rerank_depth)
         features = passage_features(question, head, retriever, settings)
         rows = [
-            {"f": [f[name] for name in PASSAGE_FEATURES], "y": int(needle in match_form(h.chunk.text) or needle in match_form(retriever.passage_text(h.chunk)))}
+            {"f": [f[name] for name in PASSAGE_FEATURES], "y": int(evidence_rank(item.evidence, [h.chunk.text, retriever.passage_text(h.chunk)]) is not None)}
             for h, f in zip(head, features)
         ]
         groups.append({"id": item.id, "rows": rows})
