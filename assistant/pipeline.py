@@ -66,13 +66,19 @@ class Assistant:
             spelling=retriever.spelling if self.settings.correct_spelling else None,
         )
 
-    def search(self, question: Question, categories: list[str] | None = None, retriever: Retriever | None = None) -> list[Hit]:
+    def search(
+        self, question: Question, categories: list[str] | None = None, retriever: Retriever | None = None, top_k: int | None = None
+    ) -> list[Hit]:
+        """The passages an answer may quote (`Settings.top_k` of them, or `top_k`)."""
         retriever = retriever or self.retriever()
-        found = retriever.search(question.query, categories or self.settings.categories, k=self.settings.typed_pool)
-        return passages_stage(question, found, retriever, self.settings, self.models.get("passage"))
+        settings = self.settings if top_k in (None, self.settings.top_k) else self.settings.with_overrides({"top_k": top_k})
+        found = retriever.search(question.query, categories or settings.categories, k=max(settings.typed_pool, settings.top_k))
+        return passages_stage(question, found, retriever, settings, self.models.get("passage"))
 
-    def retrieve(self, question: str, history: list[str] | None = None, categories: list[str] | None = None) -> list[Hit]:
-        return self.search(self.analyse(question, history), categories)
+    def retrieve(
+        self, question: str, history: list[str] | None = None, categories: list[str] | None = None, top_k: int | None = None
+    ) -> list[Hit]:
+        return self.search(self.analyse(question, history), categories, top_k=top_k)
 
     # -- ask -----------------------------------------------------------------------
     def draft(self, text: str, history: list[str] | None = None, categories: list[str] | None = None) -> Draft:

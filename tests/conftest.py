@@ -131,7 +131,7 @@ def index_corpus(root: Path, files: dict[str, str] | None = None, **overrides):
         knowledge.mkdir(parents=True, exist_ok=True)
         for name, text in files.items():
             (knowledge / name).write_text(text, encoding="utf-8")
-    paths = {"knowledge_dir": knowledge, "index_dir": root / "index", "results_dir": root / "results"}
+    paths = {"knowledge_dir": knowledge, "index_dir": root / "index", "results_dir": root / "results", "state_dir": root / "state"}
     settings = load_settings({**paths, **overrides}, environ={})
     report = build_index(settings)
     assert report.swapped and not report.problems, report

@@ -129,17 +129,20 @@ class Spy:
 @pytest.fixture(scope="module")
 def server(ui_settings, outbound):
     from assistant.pipeline import Assistant
-    from ui.app import build_app, launch, preload
+    from ui.app import build_app, preload
+    from ui.server import Server, Service, create_app
 
     assistant = Assistant(ui_settings)
     assert preload(assistant)
     spy = Spy(assistant.ask)
     assistant.ask = spy
-    app = build_app(assistant)
-    url = launch(app, ui_settings.host, ui_settings.port, block=False)
-    assert url == f"http://127.0.0.1:{ui_settings.port}"
-    yield url, spy
-    app.close()
+    # The deployed shape: the chat mounted under the FastAPI service.
+    service = Service(ui_settings, assistant)
+    server = Server(create_app(service, build_app(assistant, service.feedback)), ui_settings.host, ui_settings.port)
+    server.start()
+    spy.feedback = service.feedback
+    yield f"http://127.0.0.1:{ui_settings.port}", spy
+    server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -240,6 +243,24 @@ def test_answer_with_citation_highlight_and_disclaimer(page):
     marker.click()
     expect(card).to_be_in_viewport()
     assert page.url.endswith("#t1-src-1")
+
+
+@pytest.mark.browser
+def test_thumbs_down_with_a_comment_is_stored_with_the_answer(page, spy):
+    from playwright.sync_api import expect
+
+    turn = ask(page, "急会诊多久到场？", 1)
+    box = turn.locator(".zy-feedback")
+    box.locator(".zy-fb-comment").fill("<img src=x onerror=alert(1)>没说白天")
+    box.get_by_role("button", name="👎 有错").click()
+    expect(box.locator(".zy-fb-done")).to_have_text("已记录：有错")
+    expect(box.locator(".zy-fb").first).to_be_disabled()
+    deadline = time.monotonic() + 10
+    while not spy.feedback.recent("down") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    stored = spy.feedback.recent("down")[0]
+    assert stored["comment"] == "<img src=x onerror=alert(1)>没说白天" and stored["question"] == "急会诊多久到场？"
+    assert stored["answer"]["citations"][0]["source"] == "consultation.md"
 
 
 @pytest.mark.browser

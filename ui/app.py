@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import sys
 from collections.abc import Iterator
 
@@ -24,6 +23,7 @@ from assistant.config import Settings  # noqa: E402
 from assistant.models import CATEGORY_LABELS  # noqa: E402
 from assistant.pipeline import Assistant, IndexMissing  # noqa: E402
 from ui import render, texts  # noqa: E402
+from ui.feedback import FeedbackStore  # noqa: E402
 
 log = logging.getLogger("zhiyi.ui")
 
@@ -118,6 +118,12 @@ CSS = """
 #zy-question textarea { font-size: 18px; }
 #zy-ask { font-size: 20px; min-height: 52px; }
 footer { display: none !important; }
+.zy-hidden { display: none !important; }
+.zy-feedback { margin-top: 8px; display: flex; flex-wrap: wrap; gap: 6px; align-items: center; font-size: 15px; }
+.zy-fb { border: 1px solid var(--border-color-primary); border-radius: 6px; padding: 2px 10px; background: var(--background-fill-secondary); cursor: pointer; }
+.zy-fb:disabled { opacity: 0.5; cursor: default; }
+.zy-fb-comment { flex: 1 1 160px; min-width: 0; border: 1px solid var(--border-color-primary); border-radius: 6px; padding: 2px 8px; font-size: 15px; }
+.zy-fb-done { color: #0f766e; }
 """
 
 # After every re-render of the chat, show the start of the newest turn (the answer
@@ -129,6 +135,22 @@ const show = () => {
   if (box && last) box.scrollTop = Math.max(0, last.offsetTop - 4);
 };
 watch('value', show);
+// 👍/👎: hand the rating to the hidden Gradio textbox and button (see build_app).
+element.addEventListener('click', (event) => {
+  const button = event.target.closest('.zy-fb');
+  if (!button) return;
+  const box = button.closest('.zy-feedback');
+  const comment = box.querySelector('.zy-fb-comment');
+  const payload = JSON.stringify({answer: box.dataset.answer, rating: button.dataset.rating, comment: comment ? comment.value : ''});
+  const field = document.querySelector('#zy-fb-box textarea');
+  const send = document.querySelector('#zy-fb-send');
+  if (!field || !send) return;
+  field.value = payload;
+  field.dispatchEvent(new Event('input', {bubbles: true}));
+  setTimeout(() => send.click(), 50);
+  box.querySelectorAll('.zy-fb').forEach((b) => { b.disabled = true; });
+  box.querySelector('.zy-fb-done').textContent = button.dataset.rating === 'up' ? '已记录：有用' : '已记录：有错';
+});
 """
 
 MAX_TURNS = 30  # turns kept on the page (and as follow-up context)
@@ -160,11 +182,16 @@ def _categories(selected: list[str] | None) -> list[str] | None:
     return chosen
 
 
-def answer_html(assistant: Assistant, question: str, history: list[str], categories: list[str] | None, anchor: str) -> str:
-    """Ask and render; never raises: any failure becomes a Chinese message."""
+def answer_html(
+    assistant: Assistant, question: str, history: list[str], categories: list[str] | None, anchor: str,
+    feedback: FeedbackStore | None = None, user: str = "local",
+) -> str:
+    """Ask and render; never raises: any failure becomes a Chinese message. With a
+    feedback store the answer is logged and gets 👍/👎 buttons."""
     try:
         answer = assistant.ask(question, history=history or None, categories=categories)
-        return render.render_answer(answer, anchor=anchor)
+        answer_id = feedback.log_answer(answer, user) if feedback is not None else ""
+        return render.render_answer(answer, anchor=anchor, answer_id=answer_id)
     except IndexMissing:
         return render.render_error(texts.INDEX_MISSING)
     except Exception as exc:
@@ -174,13 +201,29 @@ def answer_html(assistant: Assistant, question: str, history: list[str], categor
 
 # -- the page --------------------------------------------------------------------------
 def _example_handler(respond, example: str):
-    def ask_example(selected: list[str], history_turns: list[dict]) -> Iterator[tuple]:
-        yield from respond(example, selected, history_turns)
+    def ask_example(selected: list[str], history_turns: list[dict], request: gr.Request) -> Iterator[tuple]:
+        yield from respond(example, selected, history_turns, request)
 
     return ask_example
 
 
-def build_app(assistant: Assistant) -> gr.Blocks:
+def save_feedback(feedback: FeedbackStore, payload: str, user: str) -> bool:
+    """A rating the page sent as JSON {answer, rating, comment}; False when unusable."""
+    import json
+
+    try:
+        data = json.loads(payload)
+        logged = feedback.answer(str(data["answer"]))
+        if logged is None or data.get("rating") not in ("up", "down"):
+            return False
+        feedback.add(user=user, question=logged["question"], rating=data["rating"],
+                     comment=str(data.get("comment", ""))[:2000], answer_id=str(data["answer"]))
+        return True
+    except (ValueError, KeyError, TypeError):
+        return False
+
+
+def build_app(assistant: Assistant, feedback: FeedbackStore | None = None) -> gr.Blocks:
     settings = assistant.settings
     default_categories = [c for c in settings.categories if c in CATEGORY_LABELS] or list(CATEGORY_LABELS)
 
@@ -226,7 +269,23 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             )
             clear = gr.Button(texts.CLEAR_BUTTON, variant="secondary", scale=1, min_width=110, elem_id="zy-clear")
 
-        def respond(text: str, selected: list[str], history_turns: list[dict]) -> Iterator[tuple]:
+        # The feedback buttons live in our own answer HTML; the page script hands a click
+        # to these two hidden components, which reach Python as a normal Gradio event.
+        feedback_box = gr.Textbox(visible=True, elem_id="zy-fb-box", elem_classes=["zy-hidden"], show_label=False)
+        feedback_send = gr.Button("feedback", elem_id="zy-fb-send", elem_classes=["zy-hidden"])
+
+        def send_feedback(payload: str, request: gr.Request) -> str:
+            if feedback is None:
+                return ""
+            if save_feedback(feedback, payload, getattr(request, "username", None) or "local"):
+                gr.Info(texts.FEEDBACK_THANKS)
+            else:
+                gr.Warning(texts.FEEDBACK_FAILED)
+            return ""
+
+        feedback_send.click(send_feedback, inputs=[feedback_box], outputs=[feedback_box], show_progress="hidden", queue=False)
+
+        def respond(text: str, selected: list[str], history_turns: list[dict], request: gr.Request) -> Iterator[tuple]:
             text = (text or "").strip()
             history_turns = list(history_turns or [])
             if not text:
@@ -237,7 +296,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             pending = [*history_turns, {"question": text, "html": render.render_pending(), "n": number}]
             yield history_turns, render.render_conversation(pending), "", gr.skip()
             previous = [t["question"] for t in history_turns]
-            html_ = answer_html(assistant, text, previous, _categories(selected), anchor=f"t{number}")
+            user = getattr(request, "username", None) or "local"
+            html_ = answer_html(assistant, text, previous, _categories(selected), anchor=f"t{number}", feedback=feedback, user=user)
             # A long day's conversation stays light: only the latest turns are kept.
             done = [*history_turns, {"question": text, "html": html_, "n": number}][-MAX_TURNS:]
             yield done, render.render_conversation(done), gr.skip(), index_status(assistant)
@@ -258,20 +318,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     return app
 
 
-# -- serving ---------------------------------------------------------------------------
-def _browser_host(host: str) -> str:
-    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-
-
-def _lan_addresses() -> list[str]:
-    """This machine's non-loopback IPv4 addresses (no packet is sent)."""
-    try:
-        infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
-    except OSError:
-        return []
-    return sorted({i[4][0] for i in infos if not i[4][0].startswith("127.")})
-
-
+# -- serving (ui/server.py mounts build_app under FastAPI) ---------------------------------
 def preload(assistant: Assistant) -> bool:
     """Open the index (and warm the tokenizers) so the first question is fast."""
     try:
@@ -287,50 +334,3 @@ def preload(assistant: Assistant) -> bool:
     except Exception:  # warming up is best effort
         log.debug("warm-up question failed", exc_info=True)
     return True
-
-
-def launch(app: gr.Blocks, host: str, port: int, *, open_browser: bool = False, block: bool = True) -> str:
-    """Start the server; return the address to open. Blocks until Ctrl+C unless block=False."""
-    app.queue(default_concurrency_limit=1)
-    try:
-        _launch(app, host, port, open_browser)
-    except OSError as exc:
-        raise SystemExit(texts.PORT_BUSY.format(host=host, port=port, error=exc)) from exc
-    url = f"http://{_browser_host(host)}:{app.server_port}"
-    print(texts.STARTED.format(url=url), flush=True)
-    if host in ("0.0.0.0", "::"):
-        for address in _lan_addresses():
-            print(texts.LAN_HINT.format(url=f"http://{address}:{app.server_port}"), flush=True)
-    if block:
-        print(texts.STOP_HINT, flush=True)
-        app.block_thread()
-    return url
-
-
-def _launch(app: gr.Blocks, host: str, port: int, open_browser: bool) -> None:
-    app.launch(
-        server_name=host,
-        server_port=port,
-        share=False,
-        inbrowser=open_browser,
-        prevent_thread_lock=True,
-        quiet=True,
-        show_error=False,
-        theme=make_theme(),
-        css=CSS,
-        js=PAGE_JS,
-        footer_links=[],
-        ssr_mode=False,
-        pwa=False,
-        mcp_server=False,
-        enable_monitoring=False,
-    )
-
-
-def serve(settings: Settings, open_browser: bool = False, block: bool = True) -> gr.Blocks:
-    print(texts.STARTING, flush=True)
-    assistant = Assistant(settings)
-    preload(assistant)
-    app = build_app(assistant)
-    launch(app, settings.host, settings.port, open_browser=open_browser, block=block)
-    return app

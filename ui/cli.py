@@ -1,4 +1,4 @@
-"""``zhiyi`` command line: ingest, ask, serve, eval, bench."""
+"""``zhiyi`` command line: ingest, ask, serve, user, apikey, eval, bench."""
 
 from __future__ import annotations
 
@@ -60,9 +60,76 @@ def cmd_ask(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from ui.app import serve
+    from ui.server import serve
 
     serve(_settings(args), open_browser=args.open)
+    return 0
+
+
+def _accounts(args):
+    from ui.accounts import Accounts
+
+    return Accounts(_settings(args).state_dir / "accounts.sqlite")
+
+
+def _read_password(args) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    first = getpass.getpass("密码：")
+    if getpass.getpass("再输入一次：") != first:
+        raise ValueError("两次输入的密码不一致")
+    return first
+
+
+def cmd_user(args) -> int:
+    accounts = _accounts(args)
+    if args.action == "add":
+        user = accounts.add_user(args.name, _read_password(args), args.role)
+        print(f"已添加用户 {user.name}（{user.role}）")
+    elif args.action == "remove":
+        if not accounts.remove_user(args.name):
+            raise ValueError(f"没有用户 {args.name}")
+        print(f"已删除用户 {args.name}")
+    else:
+        for user in accounts.users():
+            print(f"{user.name}\t{user.role}\t{user.created}")
+    return 0
+
+
+def cmd_feedback(args) -> int:
+    from ui.feedback import FeedbackStore, as_eval_items
+
+    store = FeedbackStore(_settings(args).state_dir / "feedback.sqlite")
+    rows = store.recent(args.rating, limit=args.limit)
+    if args.action == "export":
+        items = as_eval_items(rows)
+        text = "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in items)
+        if args.out:
+            Path(args.out).write_text(text, encoding="utf-8")
+            print(f"已导出 {len(items)} 条反馈到 {args.out}（👎 的条目标有 needs_review，请补上 answer_keywords 后再用于评测）")
+        else:
+            sys.stdout.write(text)
+    else:
+        for row in rows:
+            print(f"{row['time']}\t{row['rating']}\t{row['user']}\t{row['question']}\t{row['comment']}")
+    return 0
+
+
+def cmd_apikey(args) -> int:
+    accounts = _accounts(args)
+    if args.action == "add":
+        key = accounts.add_key(args.name)
+        print(f"密钥 {args.name}（只显示这一次，请妥善保存）：", file=sys.stderr)
+        print(key)
+    elif args.action == "remove":
+        if not accounts.remove_key(args.name):
+            raise ValueError(f"没有密钥 {args.name}")
+        print(f"已删除密钥 {args.name}")
+    else:
+        for key in accounts.keys():
+            print(f"{key.name}\t{key.created}")
     return 0
 
 
@@ -147,6 +214,28 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--open", action="store_true", help="启动后打开浏览器")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("user", help="局域网账号：add / list / remove")
+    common(p)
+    p.add_argument("action", choices=["add", "list", "remove"])
+    p.add_argument("name", nargs="?", default="")
+    p.add_argument("--role", choices=["doctor", "admin"], default="doctor", help="doctor 只用问答；admin 另可管理知识库与查看反馈")
+    p.add_argument("--password-stdin", action="store_true", help="从标准输入读一行作为密码（脚本用）")
+    p.set_defaults(func=cmd_user)
+
+    p = sub.add_parser("apikey", help="接口密钥：add / list / remove")
+    common(p)
+    p.add_argument("action", choices=["add", "list", "remove"])
+    p.add_argument("name", nargs="?", default="")
+    p.set_defaults(func=cmd_apikey)
+
+    p = sub.add_parser("feedback", help="医生的 👍/👎 反馈：list / export（导出为评测题）")
+    common(p)
+    p.add_argument("action", choices=["list", "export"])
+    p.add_argument("--out", help="导出到此 JSONL 文件（默认打印）")
+    p.add_argument("--rating", choices=["up", "down"], help="只看 👍 或 👎")
+    p.add_argument("--limit", type=int, default=10000)
+    p.set_defaults(func=cmd_feedback)
 
     p = sub.add_parser("eval", help="在评测集上评估问答质量")
     common(p)

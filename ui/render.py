@@ -104,8 +104,21 @@ def render_disclaimer(text: str | None = None) -> str:
     return f'<div class="zy-disclaimer" role="note">⚠ {esc(text or DISCLAIMER)}</div>'
 
 
-def render_answer(answer: Answer, anchor: str = "a") -> str:
-    """One answer: note, sentences with [n] markers, source cards, disclaimer.
+def render_feedback(answer_id: str) -> str:
+    """👍/👎 and an optional comment under an answer; the page's script sends them."""
+    return (
+        f'<div class="zy-feedback" data-answer="{esc(answer_id)}">'
+        f'<button type="button" class="zy-fb" data-rating="up">{esc(texts.FEEDBACK_UP)}</button>'
+        f'<button type="button" class="zy-fb" data-rating="down">{esc(texts.FEEDBACK_DOWN)}</button>'
+        f'<input class="zy-fb-comment" maxlength="500" placeholder="{esc(texts.FEEDBACK_PLACEHOLDER)}" '
+        f'aria-label="{esc(texts.FEEDBACK_PLACEHOLDER)}">'
+        '<span class="zy-fb-done" role="status"></span></div>'
+    )
+
+
+def render_answer(answer: Answer, anchor: str = "a", answer_id: str = "") -> str:
+    """One answer: note, sentences with [n] markers, source cards, disclaimer, and the
+    feedback buttons when the answer was logged (``answer_id``).
 
     ``anchor`` makes the card ids unique when several answers share a page.
     """
@@ -130,6 +143,8 @@ def render_answer(answer: Answer, anchor: str = "a") -> str:
                 f'<section class="zy-sources"><h4 class="zy-sources-title">{esc(texts.SOURCES)}</h4>{cards}</section>'
             )
     parts.append(render_disclaimer(answer.disclaimer))
+    if answer_id:
+        parts.append(render_feedback(answer_id))
     state = "refused" if answer.refused else "answered"
     return f'<div class="zy-answer" data-state="{state}">{"".join(parts)}</div>'
 

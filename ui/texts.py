@@ -32,6 +32,11 @@ SECTION = "章节"
 FILE = "文件"
 YEAR = "{year}年"
 NO_YEAR = "年份不详"
+FEEDBACK_UP = "👍 有用"
+FEEDBACK_DOWN = "👎 有错"
+FEEDBACK_PLACEHOLDER = "哪里不对？（可选，先写再点 👎）"
+FEEDBACK_THANKS = "已收到反馈，谢谢！"
+FEEDBACK_FAILED = "反馈没有保存成功，请稍后再试。"
 REFUSED_HINT = "知识库中没有可靠依据时，助理不作推测。"
 
 INDEX_MISSING = (
@@ -51,3 +56,21 @@ PORT_BUSY = "无法在 {host}:{port} 启动网页服务（{error}）。端口可
 ORIGINAL = "原文"
 UNVERIFIED = "（未核实）"
 UNVERIFIED_HINT = "此句未能对照原文核实，请以原文为准"
+
+# The service (ui/server.py): LAN access and the APIs.
+LAN_NEEDS_ACCOUNT = (
+    "在 {host} 上提供服务（局域网可访问）需要先建立账号，否则任何人都能使用。请先运行：\n"
+    "  zhiyi user add 用户名 --role admin     （管理员）\n"
+    "  zhiyi user add 用户名 --role doctor    （医生）\n"
+    "接口调用另需密钥：zhiyi apikey add 名称。只在本机使用时不必设置 ZHIYI_HOST。"
+)
+LOGIN_MESSAGE = "请输入管理员为您建立的账号和密码。"
+API_DESCRIPTION = (
+    "智医助理的接口：提问（/api/ask，与 `zhiyi ask --json` 相同的回答）、反馈（/api/feedback）、"
+    "健康检查（/api/health），以及兼容 OpenAI 的 /v1/models 与 /v1/chat/completions（回答带 [n] 标记和来源，"
+    "结构化引文在 citations 字段）。局域网上每个请求都需带 `Authorization: Bearer 密钥`（zhiyi apikey add 生成）。"
+)
+API_KEY_NEEDED = "需要接口密钥：请在请求头加上 Authorization: Bearer 密钥（管理员用 zhiyi apikey add 名称 生成）。"
+FEEDBACK_NEEDS_ANSWER = "反馈需要 answer_id（/api/ask 返回的回答编号）或回答的文字 answer。"
+FEEDBACK_UNKNOWN_ANSWER = "找不到这个 answer_id 对应的回答。"
+CHAT_NEEDS_QUESTION = "消息里没有用户的问题（role 为 user 的消息）。"

@@ -1,0 +1,306 @@
+"""``zhiyi serve``: one ASGI app for a township health center's LAN.
+
+FastAPI serves the APIs (``/api/*``, an OpenAI-compatible ``/v1/*``, OpenAPI at ``/docs``)
+and mounts the Gradio chat at ``/``, all answering from one `Assistant`.
+
+Access follows where it listens. On 127.0.0.1 (one PC) nothing asks for a login. On any
+other address (the LAN) the chat asks for a doctor or admin account and every API call
+needs a key (``Authorization: Bearer zy-…``); with no account configured the server
+refuses to start and says how to add one.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from assistant.config import Settings
+from assistant.models import Answer, Category
+from assistant.pipeline import Assistant, IndexMissing
+from ui import texts
+from ui.accounts import Accounts
+from ui.feedback import FeedbackStore
+
+MODEL_ID = "zhiyi"
+MAX_QUESTION = 2000
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.1, ::1 or localhost; anything else (0.0.0.0 above all) reaches the LAN."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# -- request and response bodies ----------------------------------------------------------
+class AskRequest(BaseModel):
+    question: str = Field(min_length=1, max_length=MAX_QUESTION)
+    history: list[str] = Field(default_factory=list, max_length=20, description="之前的问题（追问时）")
+    categories: list[Category] | None = None
+
+
+class AskResponse(Answer):
+    answer_id: str = Field(description="用于 /api/feedback 的回答编号")
+
+
+class FeedbackRequest(BaseModel):
+    question: str = Field(min_length=1, max_length=MAX_QUESTION)
+    answer_id: str | None = Field(default=None, max_length=64)
+    answer: str = Field(default="", max_length=20000, description="没有 answer_id 时，回答的文字")
+    rating: str = Field(pattern="^(up|down)$")
+    comment: str = Field(default="", max_length=2000)
+
+
+class ChatMessage(BaseModel):
+    role: str
+    content: str | list[dict] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):  # the parts form: [{"type": "text", "text": …}, …]
+            return "".join(str(part.get("text", "")) for part in self.content if part.get("type") == "text")
+        return self.content or ""
+
+
+class ChatRequest(BaseModel):
+    model: str = MODEL_ID
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False
+
+
+# -- rendering an answer as a chat reply ---------------------------------------------------
+def reply_text(answer: Answer) -> str:
+    """The answer as a chat client shows it: [n] markers, a sources list, the disclaimer."""
+    lines: list[str] = []
+    if answer.message:
+        lines.append(answer.message)
+    lines += [f"{s.text}{''.join(f'[{c}]' for c in s.citations)}" for s in answer.sentences]
+    if answer.citations:
+        lines += ["", "来源："]
+        for c in answer.citations:
+            year = f"（{c.year}）" if c.year else ""
+            lines.append(f"[{c.id}] {c.title}{year} · {c.section} — {c.source}")
+    lines += ["", f"⚠ {answer.disclaimer}"]
+    return "\n".join(lines)
+
+
+def citations_data(answer: Answer) -> list[dict]:
+    return [
+        {
+            "id": c.id, "title": c.title, "section": c.section, "source": c.source, "original": c.original,
+            "year": c.year, "authority": c.authority, "quote": c.text[c.quote_start:c.quote_end],
+            "doc_start": c.doc_start, "doc_end": c.doc_end,
+        }
+        for c in answer.citations
+    ]
+
+
+# -- the app --------------------------------------------------------------------------------
+class Service:
+    """What the routes share: one assistant, answering one question at a time (two cores:
+    a second answer in parallel only slows both), the account and feedback stores."""
+
+    def __init__(self, settings: Settings, assistant: Assistant | None = None):
+        self.settings = settings
+        self.assistant = assistant or Assistant(settings)
+        self.accounts = Accounts(settings.state_dir / "accounts.sqlite")
+        self.feedback = FeedbackStore(settings.state_dir / "feedback.sqlite")
+        self.lan = not is_loopback(settings.host)
+        self._answering = threading.Lock()
+
+    def ask(self, question: str, history: list[str], categories: list[str] | None, user: str) -> tuple[Answer, str]:
+        with self._answering:
+            answer = self.assistant.ask(question, history=history or None, categories=categories)
+        return answer, self.feedback.log_answer(answer, user)
+
+
+def create_app(service: Service, chat=None) -> FastAPI:
+    """The API app; `chat` (a gr.Blocks) is mounted at / when given."""
+    app = FastAPI(title=texts.TITLE, description=texts.API_DESCRIPTION, version="1", docs_url="/docs", redoc_url=None)
+
+    def client(request: Request) -> str:
+        """Who is calling: on loopback anyone ("local"); on the LAN the owner of a valid key."""
+        if not service.lan:
+            return "local"
+        header = request.headers.get("authorization", "")
+        scheme, _, key = header.partition(" ")
+        owner = service.accounts.key_owner(key.strip()) if scheme.lower() == "bearer" else None
+        if owner is None:
+            raise HTTPException(401, texts.API_KEY_NEEDED, headers={"WWW-Authenticate": "Bearer"})
+        return owner
+
+    def answer_or_503(question: str, history: list[str], categories, user: str) -> tuple[Answer, str]:
+        try:
+            return service.ask(question, history, categories, user)
+        except IndexMissing as exc:
+            raise HTTPException(503, str(exc)) from exc
+
+    @app.get("/api/health", tags=["service"])
+    def health(user: str = Depends(client)) -> dict:
+        try:
+            retriever = service.assistant.retriever()
+        except IndexMissing:
+            return {"status": "no_index", "documents": 0, "passages": 0, "index": None}
+        manifest = retriever.manifest
+        return {"status": "ok", "documents": manifest.get("documents", 0), "passages": len(retriever.chunks),
+                "index": retriever.build.name}
+
+    @app.post("/api/ask", tags=["answers"], response_model=AskResponse)
+    def ask(body: AskRequest, user: str = Depends(client)) -> dict:
+        answer, answer_id = answer_or_503(body.question, body.history, body.categories, user)
+        return {**answer.model_dump(), "answer_id": answer_id}
+
+    @app.post("/api/feedback", tags=["answers"])
+    def feedback(body: FeedbackRequest, user: str = Depends(client)) -> dict:
+        if not body.answer_id and not body.answer:
+            raise HTTPException(422, texts.FEEDBACK_NEEDS_ANSWER)
+        try:
+            number = service.feedback.add(user=user, question=body.question, rating=body.rating, comment=body.comment,
+                                          answer_id=body.answer_id, answer_text=body.answer)
+        except KeyError as exc:
+            raise HTTPException(404, texts.FEEDBACK_UNKNOWN_ANSWER) from exc
+        return {"id": number, "status": "ok"}
+
+    @app.get("/v1/models", tags=["openai"])
+    def models(user: str = Depends(client)) -> dict:
+        return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "zhiyi"}]}
+
+    @app.post("/v1/chat/completions", tags=["openai"])
+    def chat_completions(body: ChatRequest, user: str = Depends(client)):
+        asked = [m.text() for m in body.messages if m.role == "user" and m.text().strip()]
+        if not asked:
+            raise HTTPException(422, texts.CHAT_NEEDS_QUESTION)
+        question = asked[-1][:MAX_QUESTION]
+        answer, answer_id = answer_or_503(question, asked[:-1][-20:], None, user)
+        created = int(time.time())
+        completion_id = f"chatcmpl-{answer_id}"
+        extra = {"citations": citations_data(answer), "zhiyi": {"answer_id": answer_id, "refused": answer.refused,
+                                                                 "refused_by": answer.refused_by}}
+        content = reply_text(answer)
+        if not body.stream:
+            return {
+                "id": completion_id, "object": "chat.completion", "created": created, "model": MODEL_ID,
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": content}}],
+                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+                **extra,
+            }
+
+        def events() -> Iterator[str]:
+            def chunk(delta: dict, finish: str | None = None, **more) -> str:
+                data = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": MODEL_ID,
+                        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **more}
+                return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+            yield chunk({"role": "assistant", "content": ""})
+            for line in content.split("\n"):  # the answer exists whole; lines keep clients responsive
+                yield chunk({"content": line + "\n"})
+            yield chunk({}, "stop", **extra)
+            yield "data: [DONE]\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    if chat is not None:
+        import gradio as gr
+
+        from ui.app import CSS, PAGE_JS, make_theme
+
+        chat.queue(default_concurrency_limit=1)
+        auth = service.accounts.check_password if service.lan else None
+        app = gr.mount_gradio_app(
+            app, chat, path="/", auth=auth, auth_message=texts.LOGIN_MESSAGE if auth else None,
+            footer_links=[], ssr_mode=False, pwa=False, mcp_server=False, enable_monitoring=False,
+            show_error=False, theme=make_theme(), css=CSS, js=PAGE_JS,
+        )
+    return app
+
+
+def _browser_host(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+
+
+def _lan_addresses() -> list[str]:
+    """This machine's non-loopback IPv4 addresses (no packet is sent)."""
+    try:
+        infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
+    except OSError:
+        return []
+    return sorted({i[4][0] for i in infos if not i[4][0].startswith("127.")})
+
+
+class Server:
+    """uvicorn in a background thread: `start()` returns once it accepts connections."""
+
+    def __init__(self, app: FastAPI, host: str, port: int):
+        import uvicorn
+
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+                                timeout_graceful_shutdown=3)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self.host, self.port = host, port
+
+    def start(self, timeout: float = 60.0) -> None:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise OSError(f"{self.host}:{self.port}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"server did not start in {timeout:.0f} s")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+    def wait(self) -> None:
+        try:
+            while self._thread.is_alive():
+                self._thread.join(timeout=0.5)
+        except KeyboardInterrupt:
+            self.stop()
+
+
+def serve(settings: Settings, open_browser: bool = False, block: bool = True) -> Server:
+    from ui.app import build_app, preload
+
+    print(texts.STARTING, flush=True)
+    service = Service(settings)
+    if service.lan and not service.accounts.users():
+        raise SystemExit(texts.LAN_NEEDS_ACCOUNT.format(host=settings.host))
+    preload(service.assistant)
+    app = create_app(service, build_app(service.assistant, service.feedback))
+    server = Server(app, settings.host, settings.port)
+    try:
+        server.start()
+    except OSError as exc:
+        raise SystemExit(texts.PORT_BUSY.format(host=settings.host, port=settings.port, error=exc)) from exc
+    url = f"http://{_browser_host(settings.host)}:{settings.port}"
+    print(texts.STARTED.format(url=url), flush=True)
+    if service.lan:
+        for address in _lan_addresses():
+            print(texts.LAN_HINT.format(url=f"http://{address}:{settings.port}"), flush=True)
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(url)
+    if block:
+        print(texts.STOP_HINT, flush=True)
+        server.wait()
+    return server
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("use: zhiyi serve")
