@@ -102,7 +102,9 @@ def _document_info(raw: RawDocument, source: str, catalog: dict[str, dict]) -> D
     title = str(meta.get("title") or "").strip()
     if not title:
         first = next((line.text for line in clean_lines(raw.text) if len(line.text) <= 60), "")
-        title = first or Path(source).stem
+        # A Markdown heading's marks are not part of the title.
+        title = first.lstrip("#").strip() if source.lower().endswith(".md") else first
+        title = title or Path(source).stem
     year = meta.get("year")
     try:
         year = int(str(year)[:4]) if year else None

@@ -318,6 +318,42 @@ def test_failure_becomes_a_chinese_message_and_the_chat_goes_on(page):
     expect(page.locator("#zy-chat .zy-turn")).to_have_count(0)
 
 
+NEW_DOC = """# 村卫生室冷链管理（测试文件）
+疫苗冷藏箱温度每天上午、下午各记录一次，温度应保持在2～8℃。
+<script>alert("x")</script>
+"""
+
+
+@pytest.mark.browser
+def test_admin_uploads_a_document_and_the_chat_answers_from_it(page, tmp_path):
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="知识库管理").click()
+    documents = page.locator("#zy-kb-documents")
+    expect(documents).to_contain_text("funding.txt")
+    upload = tmp_path / "冷链 管理<1>.md"
+    upload.write_text(NEW_DOC, encoding="utf-8")
+    page.locator("#zy-kb-upload input[type=file]").set_input_files(str(upload))
+    page.get_by_role("button", name="上传并重建索引").click()
+    expect(page.locator("#zy-kb-progress")).to_contain_text("新索引已启用", timeout=120_000)
+    expect(documents).to_contain_text("uploads/冷链_管理")
+
+    # The retrieval test shows the passage, its score and the checks' verdict.
+    page.locator("#zy-kb-query textarea").fill("疫苗冷藏箱温度多少")
+    page.get_by_role("button", name="检索", exact=True).click()
+    result = page.locator("#zy-kb-search-result")
+    expect(result).to_contain_text("会作答")
+    expect(result).to_contain_text("uploads/冷链_管理")
+
+    page.get_by_role("tab", name="问答").click()
+    turn = ask(page, "疫苗冷藏箱温度要保持多少度？", 1)
+    answer = turn.locator(".zy-answer")
+    expect(answer.locator(".zy-sentence").first).to_contain_text("2～8℃")
+    expect(answer.locator(".zy-source").first).to_contain_text("uploads/冷链_管理")
+    # A document's markup is shown as text, never run.
+    assert page.evaluate("() => document.querySelectorAll('#zy-chat script').length") == 0
+
+
 @pytest.mark.browser
 def test_page_made_local_requests_only(session, outbound):
     _, _, requests = session

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 # Must be set before gradio is imported: gradio reads it at import and at Blocks().
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
@@ -23,6 +24,7 @@ from assistant.config import Settings  # noqa: E402
 from assistant.models import CATEGORY_LABELS  # noqa: E402
 from assistant.pipeline import Assistant, IndexMissing  # noqa: E402
 from ui import render, texts  # noqa: E402
+from ui.admin import UPLOAD_TYPES, Admin  # noqa: E402
 from ui.feedback import FeedbackStore  # noqa: E402
 
 log = logging.getLogger("zhiyi.ui")
@@ -119,6 +121,11 @@ CSS = """
 #zy-ask { font-size: 20px; min-height: 52px; }
 footer { display: none !important; }
 .zy-hidden { display: none !important; }
+.zy-kb { overflow-x: auto; }
+.zy-kb-table { border-collapse: collapse; font-size: 15px; width: 100%; }
+.zy-kb-table th, .zy-kb-table td { border: 1px solid var(--border-color-primary); padding: 4px 8px; text-align: left; vertical-align: top; }
+.zy-kb-problem { color: #991b1b; }
+.zy-kb-verdict { font-weight: 600; }
 .zy-feedback { margin-top: 8px; display: flex; flex-wrap: wrap; gap: 6px; align-items: center; font-size: 15px; }
 .zy-fb { border: 1px solid var(--border-color-primary); border-radius: 6px; padding: 2px 10px; background: var(--background-fill-secondary); cursor: pointer; }
 .zy-fb:disabled { opacity: 0.5; cursor: default; }
@@ -223,7 +230,17 @@ def save_feedback(feedback: FeedbackStore, payload: str, user: str) -> bool:
         return False
 
 
-def build_app(assistant: Assistant, feedback: FeedbackStore | None = None) -> gr.Blocks:
+def build_app(
+    assistant: Assistant, feedback: FeedbackStore | None = None, role_of: Callable[[str | None], str | None] | None = None
+) -> gr.Blocks:
+    """The page. `role_of(user name)` says who is an admin (on loopback there is no login,
+    the user name is None and the one person at the PC is the admin)."""
+    admin = Admin(assistant)
+
+    def is_admin(request: gr.Request | None) -> bool:
+        user = getattr(request, "username", None)
+        return user is None or (role_of is not None and role_of(user) == "admin")
+
     settings = assistant.settings
     default_categories = [c for c in settings.categories if c in CATEGORY_LABELS] or list(CATEGORY_LABELS)
 
@@ -237,37 +254,109 @@ def build_app(assistant: Assistant, feedback: FeedbackStore | None = None) -> gr
         )
         status = gr.HTML("", elem_id="zy-status", js_on_load=None)
         turns = gr.State([])
-        chat = gr.HTML(
-            render.render_conversation([]),
-            elem_id="zy-chat",
-            js_on_load=CHAT_JS,
-            show_label=False,
-        )
-        with gr.Row(equal_height=True):
-            question = gr.Textbox(
-                label=texts.QUESTION_LABEL,
+        with gr.Tab(texts.CHAT_TAB, elem_id="zy-chat-tab"):
+            chat = gr.HTML(
+                render.render_conversation([]),
+                elem_id="zy-chat",
+                js_on_load=CHAT_JS,
                 show_label=False,
-                placeholder=texts.PLACEHOLDER,
-                lines=1,
-                max_lines=4,
-                scale=5,
-                elem_id="zy-question",
-                autofocus=True,
             )
-            ask = gr.Button(texts.ASK_BUTTON, variant="primary", scale=1, min_width=110, elem_id="zy-ask")
-        gr.Markdown(texts.EXAMPLES_LABEL)
-        with gr.Row(elem_id="zy-examples"):
-            example_buttons = [gr.Button(q, size="sm", variant="secondary") for q in texts.EXAMPLE_QUESTIONS]
-        with gr.Row(equal_height=False):
-            categories = gr.CheckboxGroup(
-                choices=texts.CATEGORY_CHOICES,
-                value=default_categories,
-                label=texts.CATEGORY_FILTER_LABEL,
-                info=texts.CATEGORY_FILTER_INFO,
-                scale=5,
-                elem_id="zy-categories",
-            )
-            clear = gr.Button(texts.CLEAR_BUTTON, variant="secondary", scale=1, min_width=110, elem_id="zy-clear")
+            with gr.Row(equal_height=True):
+                question = gr.Textbox(
+                    label=texts.QUESTION_LABEL,
+                    show_label=False,
+                    placeholder=texts.PLACEHOLDER,
+                    lines=1,
+                    max_lines=4,
+                    scale=5,
+                    elem_id="zy-question",
+                    autofocus=True,
+                )
+                ask = gr.Button(texts.ASK_BUTTON, variant="primary", scale=1, min_width=110, elem_id="zy-ask")
+            gr.Markdown(texts.EXAMPLES_LABEL)
+            with gr.Row(elem_id="zy-examples"):
+                example_buttons = [gr.Button(q, size="sm", variant="secondary") for q in texts.EXAMPLE_QUESTIONS]
+            with gr.Row(equal_height=False):
+                categories = gr.CheckboxGroup(
+                    choices=texts.CATEGORY_CHOICES,
+                    value=default_categories,
+                    label=texts.CATEGORY_FILTER_LABEL,
+                    info=texts.CATEGORY_FILTER_INFO,
+                    scale=5,
+                    elem_id="zy-categories",
+                )
+                clear = gr.Button(texts.CLEAR_BUTTON, variant="secondary", scale=1, min_width=110, elem_id="zy-clear")
+
+        # Knowledge-base page: shown to admins only (see is_admin), and every handler
+        # checks the role again, since a hidden tab is no protection by itself.
+        with gr.Tab(texts.KB_TAB, elem_id="zy-kb-tab", visible=False) as kb_tab:
+            kb_progress = gr.HTML("", elem_id="zy-kb-progress")
+            gr.Markdown(f"### {texts.KB_DOCUMENTS}")
+            kb_documents = gr.HTML("", elem_id="zy-kb-documents")
+            with gr.Row():
+                kb_upload = gr.File(label=texts.KB_UPLOAD_LABEL, file_count="multiple", file_types=list(UPLOAD_TYPES),
+                                    elem_id="zy-kb-upload", scale=3)
+                kb_upload_button = gr.Button(texts.KB_UPLOAD_BUTTON, variant="primary", elem_id="zy-kb-upload-button", scale=1)
+            with gr.Row():
+                kb_remove = gr.Dropdown(label=texts.KB_REMOVE_LABEL, choices=[], elem_id="zy-kb-remove", scale=3)
+                kb_remove_button = gr.Button(texts.KB_REMOVE_BUTTON, variant="stop", elem_id="zy-kb-remove-button", scale=1)
+                kb_rebuild_button = gr.Button(texts.KB_REBUILD_BUTTON, elem_id="zy-kb-rebuild", scale=1)
+            with gr.Row():
+                kb_query = gr.Textbox(label=texts.KB_SEARCH_LABEL, elem_id="zy-kb-query", scale=4)
+                kb_search_button = gr.Button(texts.KB_SEARCH_BUTTON, elem_id="zy-kb-search", scale=1)
+            kb_search = gr.HTML("", elem_id="zy-kb-search-result")
+            gr.Markdown(f"### {texts.KB_FEEDBACK}")
+            kb_feedback = gr.HTML("", elem_id="zy-kb-feedback")
+            kb_timer = gr.Timer(1.0, active=False)
+
+        def kb_view(request: gr.Request):
+            if not is_admin(request):
+                return gr.update(visible=False), "", "", gr.update(), ""
+            return (gr.update(visible=True), admin.documents_html(), admin.recent_down_html(feedback),
+                    gr.update(choices=admin.files(), value=None), admin.progress_html())
+
+        kb_outputs = [kb_tab, kb_documents, kb_feedback, kb_remove, kb_progress]
+
+        def kb_rebuild_started(request: gr.Request, lines: list[str] | None = None):
+            if not is_admin(request):
+                raise gr.Error(texts.KB_ADMIN_ONLY)
+            for line in lines or []:
+                gr.Info(line)
+            if not admin.start_rebuild():
+                gr.Warning(texts.KB_REBUILD_BUSY)
+            return admin.progress_html(), gr.Timer(active=True)
+
+        def kb_add(files, request: gr.Request):
+            if not is_admin(request):
+                raise gr.Error(texts.KB_ADMIN_ONLY)
+            paths = [getattr(f, "name", f) for f in (files or [])]
+            names = [getattr(f, "orig_name", None) or Path(p).name for f, p in zip(files or [], paths)]
+            return (*kb_rebuild_started(request, admin.add_files(paths, names)), None)
+
+        def kb_remove_file(name: str, request: gr.Request):
+            if not is_admin(request):
+                raise gr.Error(texts.KB_ADMIN_ONLY)
+            return kb_rebuild_started(request, [admin.remove_file(name or "")])
+
+        def kb_tick(request: gr.Request):
+            if not is_admin(request):
+                return "", gr.Timer(active=False), gr.update(), gr.update()
+            if admin.rebuild.running:
+                return admin.progress_html(), gr.Timer(active=True), gr.update(), gr.update()
+            return (admin.progress_html(), gr.Timer(active=False), admin.documents_html(),
+                    gr.update(choices=admin.files(), value=None))
+
+        def kb_test(query: str, request: gr.Request) -> str:
+            if not is_admin(request):
+                raise gr.Error(texts.KB_ADMIN_ONLY)
+            return admin.search_test(query)
+
+        kb_upload_button.click(kb_add, inputs=[kb_upload], outputs=[kb_progress, kb_timer, kb_upload], show_progress="hidden")
+        kb_remove_button.click(kb_remove_file, inputs=[kb_remove], outputs=[kb_progress, kb_timer], show_progress="hidden")
+        kb_rebuild_button.click(kb_rebuild_started, outputs=[kb_progress, kb_timer], show_progress="hidden")
+        kb_timer.tick(kb_tick, outputs=[kb_progress, kb_timer, kb_documents, kb_remove], show_progress="hidden")
+        kb_search_button.click(kb_test, inputs=[kb_query], outputs=[kb_search], concurrency_id="ask")
+        kb_query.submit(kb_test, inputs=[kb_query], outputs=[kb_search], concurrency_id="ask")
 
         # The feedback buttons live in our own answer HTML; the page script hands a click
         # to these two hidden components, which reach Python as a normal Gradio event.
@@ -315,6 +404,7 @@ def build_app(assistant: Assistant, feedback: FeedbackStore | None = None) -> gr
             queue=False,
         )
         app.load(lambda: index_status(assistant), outputs=status, show_progress="hidden", queue=False)
+        app.load(kb_view, outputs=kb_outputs, show_progress="hidden", queue=False)
     return app
 
 

@@ -281,7 +281,7 @@ def serve(settings: Settings, open_browser: bool = False, block: bool = True) ->
     if service.lan and not service.accounts.users():
         raise SystemExit(texts.LAN_NEEDS_ACCOUNT.format(host=settings.host))
     preload(service.assistant)
-    app = create_app(service, build_app(service.assistant, service.feedback))
+    app = create_app(service, build_app(service.assistant, service.feedback, service.accounts.role_of))
     server = Server(app, settings.host, settings.port)
     try:
         server.start()
