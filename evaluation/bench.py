@@ -90,25 +90,13 @@ def _peak_rss_mb(pid: int) -> float:
 
 def bench_serving(settings: Settings, questions: list[str]) -> None:
     """Start `zhiyi serve`, load the page, ask through its HTTP API, read the peak RSS."""
-    import urllib.request
-
     port = _free_port()
-    env = {**os.environ, "ZHIYI_PORT": str(port), "ZHIYI_INDEX_DIR": str(settings.index_dir),
-           "ZHIYI_KNOWLEDGE_DIR": str(settings.knowledge_dir)}
-    proc = subprocess.Popen([sys.executable, "-m", "ui.cli", "serve"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = _serve(settings, port)
+    if proc is None:
+        print("服务未能在 180 秒内启动")
+        return
     try:
         url = f"http://127.0.0.1:{port}/"
-        deadline = time.time() + 180
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(url, timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            print("服务未能在 180 秒内启动")
-            return
         from gradio_client import Client
 
         client = Client(url, verbose=False)
@@ -124,11 +112,107 @@ def bench_serving(settings: Settings, questions: list[str]) -> None:
         proc.wait(timeout=30)
 
 
+def _serve(settings: Settings, port: int, overrides: dict[str, str] | None = None) -> subprocess.Popen | None:
+    """`zhiyi serve` on loopback in a child process; None when it did not come up in 180 s."""
+    import urllib.request
+
+    env = {**os.environ, "ZHIYI_PORT": str(port), "ZHIYI_INDEX_DIR": str(settings.index_dir),
+           "ZHIYI_KNOWLEDGE_DIR": str(settings.knowledge_dir), "ZHIYI_HOST": "127.0.0.1",
+           "ZHIYI_STATE_DIR": tempfile.mkdtemp(prefix="zhiyi-bench-"), **(overrides or {})}
+    proc = subprocess.Popen([sys.executable, "-m", "ui.cli", "serve"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2).read()
+            return proc
+        except OSError:
+            time.sleep(0.5)
+    proc.terminate()
+    return None
+
+
+def _load(url: str, questions: list[str], users: int, seconds: float, chat: bool) -> dict:
+    """`users` simulated doctors asking back to back for `seconds`, through the HTTP API
+    (/api/ask) or the chat page's own Gradio endpoint; loopback only, bounded in time."""
+    import random
+    import threading
+
+    import httpx
+
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def user(n: int) -> None:
+        rng = random.Random(n)
+        client = None
+        if chat:
+            from gradio_client import Client
+
+            try:
+                client = Client(url, verbose=False)
+            except Exception as exc:  # a user who cannot even open the page is an error
+                with lock:
+                    errors.append(type(exc).__name__)
+                return
+        with httpx.Client(timeout=120) as http:
+            while time.monotonic() < stop:
+                q = rng.choice(questions)
+                t = time.perf_counter()
+                try:
+                    if chat:
+                        client.predict(q, [], api_name="/ask")
+                    else:
+                        http.post(f"{url}/api/ask", json={"question": q}).raise_for_status()
+                    with lock:
+                        latencies.append((time.perf_counter() - t) * 1000)
+                except Exception as exc:
+                    with lock:
+                        errors.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=user, args=(n,), daemon=True) for n in range(users)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=seconds + 180)
+    elapsed = time.monotonic() - started
+    arr = np.array(latencies) if latencies else np.array([float("nan")])
+    return {"answers": len(latencies), "errors": len(errors), "per_s": len(latencies) / elapsed,
+            "p50": float(np.percentile(arr, 50)), "p95": float(np.percentile(arr, 95))}
+
+
+def bench_load(settings: Settings, questions: list[str], users: list[int], seconds: float) -> None:
+    """Simultaneous users against one `zhiyi serve`, at one and at two answers at a time."""
+    print(f"并发压测（每轮 {seconds:.0f} 秒，只连本机）：")
+    for concurrency in (1, 2):
+        port = _free_port()
+        proc = _serve(settings, port, {"ZHIYI_ANSWER_CONCURRENCY": str(concurrency)})
+        if proc is None:
+            print("服务未能在 180 秒内启动")
+            return
+        try:
+            for route in ("api", "chat"):
+                for n in users:
+                    r = _load(f"http://127.0.0.1:{port}", questions, n, seconds, chat=route == "chat")
+                    print(f"  同时回答 {concurrency} 个 · {route:4s} · {n:3d} 用户：回答 {r['answers']:5d} 次，错误 {r['errors']}，"
+                          f"{r['per_s']:5.2f} 次/秒，p50 {r['p50']:7.0f} ms，p95 {r['p95']:7.0f} ms")
+            print(f"  同时回答 {concurrency} 个：服务进程峰值内存 {_peak_rss_mb(proc.pid):.0f} MB")
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
 def run(settings: Settings, args) -> int:
     path = Path(args.questions) if getattr(args, "questions", None) else DEFAULT_QUESTIONS
     questions = [q.strip() for q in path.read_text(encoding="utf-8").splitlines() if q.strip()]
     print(f"机器：{machine()}")
     print(f"向量模型：{settings.embed_backend} {settings.embed_model}".rstrip())
+    if getattr(args, "load", False):
+        bench_load(settings, questions, args.users, args.seconds)
+        return 0
     if not getattr(args, "skip_build", False):
         bench_build(settings)
     bench_queries(settings, questions)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 
 import httpx
 import pytest
@@ -131,6 +132,21 @@ def test_openai_client_gets_cited_answers_streaming_and_not(local):
     assert chunks[-1].model_extra["citations"][0]["source"] == "hypertension.md"
 
 
+def test_answers_computed_side_by_side_match_the_answers_computed_alone(indexed):
+    """answer_concurrency > 1 lets two questions run at once in one Assistant: neither may
+    pick up the other's question vector, passages or sentences."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from assistant.pipeline import Assistant
+
+    questions = ["急会诊多久到场？", "智医助理项目经费怎么分担？", "高血压患者多久随访一次？", "血压多高要紧急转诊？"] * 4
+    assistant = Assistant(indexed)
+    alone = {q: assistant.ask(q).model_dump(exclude={"latency_ms"}) for q in set(questions)}
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda q: (q, assistant.ask(q).model_dump(exclude={"latency_ms"})), questions))
+    assert all(answer == alone[q] for q, answer in together)
+
+
 def test_lan_binding_refuses_to_start_without_accounts(indexed, tmp_path):
     from ui.server import serve
 
@@ -163,6 +179,20 @@ def test_lan_needs_a_key_for_the_api_and_a_login_for_the_chat(indexed, tmp_path)
             assert browser.post("/login", data={"username": "wang", "password": "wrong-pw"}).status_code == 400
             assert browser.post("/login", data={"username": "wang", "password": "secret-1"}).status_code == 200
             assert browser.get("/config").status_code == 200
+    finally:
+        server.stop()
+
+
+def test_lan_logins_expire(indexed, tmp_path):
+    short = indexed.with_overrides({"host": "0.0.0.0", "state_dir": tmp_path / "state", "session_hours": 1 / 3600})
+    service, server, url = _start(short, chat=True)
+    try:
+        service.accounts.add_user("wang", "secret-1", "doctor")
+        with httpx.Client(base_url=url) as browser:
+            assert browser.post("/login", data={"username": "wang", "password": "secret-1"}).status_code == 200
+            assert browser.get("/config").status_code == 200
+            time.sleep(1.5)
+            assert browser.get("/config").status_code == 401  # a day's login, here a second, has lapsed
     finally:
         server.stop()
 

@@ -108,7 +108,7 @@ def cmd_feedback(args) -> int:
         text = "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in items)
         if args.out:
             Path(args.out).write_text(text, encoding="utf-8")
-            print(f"已导出 {len(items)} 条反馈到 {args.out}（👎 的条目标有 needs_review，请补上 answer_keywords 后再用于评测）")
+            print(f"已导出 {len(items)} 条反馈到 {args.out}（“有错”的条目标有 needs_review，请补上 answer_keywords 后再用于评测）")
         else:
             sys.stdout.write(text)
     else:
@@ -229,11 +229,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?", default="")
     p.set_defaults(func=cmd_apikey)
 
-    p = sub.add_parser("feedback", help="医生的 👍/👎 反馈：list / export（导出为评测题）")
+    p = sub.add_parser("feedback", help="医生对回答的反馈（有用/有错）：list / export（导出为评测题）")
     common(p)
     p.add_argument("action", choices=["list", "export"])
     p.add_argument("--out", help="导出到此 JSONL 文件（默认打印）")
-    p.add_argument("--rating", choices=["up", "down"], help="只看 👍 或 👎")
+    p.add_argument("--rating", choices=["up", "down"], help="只看“有用”（up）或“有错”（down）")
     p.add_argument("--limit", type=int, default=10000)
     p.set_defaults(func=cmd_feedback)
 
@@ -258,6 +258,9 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--questions", help="问题列表文件（每行一个）")
     p.add_argument("--skip-build", action="store_true")
+    p.add_argument("--load", action="store_true", help="并发压测：多个用户同时经接口和网页提问（只连本机）")
+    p.add_argument("--users", type=int, nargs="+", default=[20, 50], help="同时在线的用户数")
+    p.add_argument("--seconds", type=float, default=60.0, help="每一轮压测的秒数")
     p.set_defaults(func=cmd_bench)
     return parser
 

@@ -105,7 +105,8 @@ def render_disclaimer(text: str | None = None) -> str:
 
 
 def render_feedback(answer_id: str) -> str:
-    """👍/👎 and an optional comment under an answer; the page's script sends them."""
+    """有用/有错 (plain words: old clinic PCs have no emoji font) and an optional comment under
+    an answer; the page's script sends them."""
     return (
         f'<div class="zy-feedback" data-answer="{esc(answer_id)}">'
         f'<button type="button" class="zy-fb" data-rating="up">{esc(texts.FEEDBACK_UP)}</button>'

@@ -107,9 +107,43 @@ def citations_data(answer: Answer) -> list[dict]:
 
 
 # -- the app --------------------------------------------------------------------------------
+class ExpiringTokens(dict):
+    """Gradio's login sessions (token → user name) that lapse `seconds` after login, so a
+    shared clinic PC left logged in does not stay open for good."""
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.seconds = seconds
+        self._born: dict[str, float] = {}
+
+    def _alive(self, token) -> bool:
+        if not dict.__contains__(self, token):
+            return False
+        if time.monotonic() - self._born.get(token, 0.0) > self.seconds:
+            dict.pop(self, token, None)
+            self._born.pop(token, None)
+            return False
+        return True
+
+    def __setitem__(self, token, user) -> None:
+        self._born[token] = time.monotonic()
+        dict.__setitem__(self, token, user)
+
+    def __contains__(self, token) -> bool:
+        return self._alive(token)
+
+    def __getitem__(self, token):
+        if not self._alive(token):
+            raise KeyError(token)
+        return dict.__getitem__(self, token)
+
+    def get(self, token, default=None):
+        return dict.__getitem__(self, token) if self._alive(token) else default
+
+
 class Service:
-    """What the routes share: one assistant, answering one question at a time (two cores:
-    a second answer in parallel only slows both), the account and feedback stores."""
+    """What the routes share: one assistant, answering `Settings.answer_concurrency`
+    questions at a time (the rest wait in line), the account and feedback stores."""
 
     def __init__(self, settings: Settings, assistant: Assistant | None = None):
         self.settings = settings
@@ -117,7 +151,7 @@ class Service:
         self.accounts = Accounts(settings.state_dir / "accounts.sqlite")
         self.feedback = FeedbackStore(settings.state_dir / "feedback.sqlite")
         self.lan = not is_loopback(settings.host)
-        self._answering = threading.Lock()
+        self._answering = threading.BoundedSemaphore(settings.answer_concurrency)
 
     def ask(self, question: str, history: list[str], categories: list[str] | None, user: str) -> tuple[Answer, str]:
         with self._answering:
@@ -214,15 +248,23 @@ def create_app(service: Service, chat=None) -> FastAPI:
     if chat is not None:
         import gradio as gr
 
+        from ui.admin import MAX_UPLOAD_BYTES
         from ui.app import CSS, PAGE_JS, make_theme
 
-        chat.queue(default_concurrency_limit=1)
+        chat.queue(default_concurrency_limit=service.settings.answer_concurrency)
         auth = service.accounts.check_password if service.lan else None
         app = gr.mount_gradio_app(
             app, chat, path="/", auth=auth, auth_message=texts.LOGIN_MESSAGE if auth else None,
             footer_links=[], ssr_mode=False, pwa=False, mcp_server=False, enable_monitoring=False,
             show_error=False, theme=make_theme(), css=CSS, js=PAGE_JS,
+            max_file_size=MAX_UPLOAD_BYTES,  # refused by the server before it is written anywhere
         )
+        if auth is not None:
+            from starlette.routing import Mount
+
+            for route in app.routes:
+                if isinstance(route, Mount) and hasattr(route.app, "tokens"):
+                    route.app.tokens = ExpiringTokens(service.settings.session_hours * 3600)
     return app
 
 
