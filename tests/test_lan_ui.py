@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -105,18 +106,21 @@ def test_admin_sees_the_knowledge_base_page_and_the_page_weight_is_recorded(brow
     context, page = _login(browser, lan_server, "li", "county-admin-1")
     page.get_by_role("button", name="提问", exact=True).wait_for()
     page.locator("#zy-question textarea").fill("智医助理项目经费怎么分担？")
+    asked = time.perf_counter()
     page.get_by_role("button", name="提问", exact=True).click()
     expect(wait_turn(page, 1).locator(".zy-sentence").first).to_contain_text("7:3")
+    first_answer_ms = (time.perf_counter() - asked) * 1000
     page.screenshot(path=str(OUTPUT / "chat-desktop.png"), full_page=True)
     weight = page.evaluate(
         """() => {
           const nav = performance.getEntriesByType('navigation')[0];
           const res = performance.getEntriesByType('resource');
-          return {requests: res.length + 1,
+          return {requests: res.length + 1, page_load_ms: nav ? nav.duration : null,
                   transfer_bytes: (nav ? nav.transferSize : 0) + res.reduce((s, r) => s + (r.transferSize || 0), 0),
                   decoded_bytes: (nav ? nav.decodedBodySize : 0) + res.reduce((s, r) => s + (r.decodedBodySize || 0), 0)};
         }"""
     )
+    weight["first_answer_ms"] = round(first_answer_ms)  # recorded for the README, not asserted
     (OUTPUT / "page-weight.json").write_text(json.dumps(weight, indent=1), encoding="utf-8")
     assert weight["requests"] > 1 and weight["decoded_bytes"] > 0
 

@@ -234,3 +234,13 @@ def test_user_and_apikey_commands(tmp_path, monkeypatch, capsys):
     assert key.startswith("zy-") and len(key) > 40
     assert main(["user", "remove", "nobody"]) == 2
     assert "没有用户" in capsys.readouterr().err
+
+
+def test_upload_names_stay_inside_the_upload_folder(tmp_path):
+    from ui.admin import safe_name
+
+    assert safe_name("../../etc/passwd.md") == "passwd.md"
+    assert safe_name("..\\..\\win.ini.txt") == "win.ini.txt"
+    assert safe_name(".hidden.md") == "hidden.md"
+    assert safe_name("高血压 指南<2020>.pdf") == "高血压_指南_2020_.pdf"
+    assert "/" not in safe_name("a/b/c.md") and safe_name("a/b/c.md") == "c.md"

@@ -337,6 +337,10 @@ def test_admin_uploads_a_document_and_the_chat_answers_from_it(page, tmp_path):
     page.get_by_role("button", name="上传并重建索引").click()
     expect(page.locator("#zy-kb-progress")).to_contain_text("新索引已启用", timeout=120_000)
     expect(documents).to_contain_text("uploads/冷链_管理")
+    # The doctor's 有错 comment from the earlier test is listed, as text.
+    listed = page.locator("#zy-kb-feedback")
+    expect(listed).to_contain_text("<img src=x onerror=alert(1)>没说白天")
+    assert listed.locator("img").count() == 0
 
     # The retrieval test shows the passage, its score and the checks' verdict.
     page.locator("#zy-kb-query textarea").fill("疫苗冷藏箱温度多少")

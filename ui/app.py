@@ -340,11 +340,11 @@ def build_app(
 
         def kb_tick(request: gr.Request):
             if not is_admin(request):
-                return "", gr.Timer(active=False), gr.update(), gr.update()
+                return "", gr.Timer(active=False), gr.update(), gr.update(), gr.update()
             if admin.rebuild.running:
-                return admin.progress_html(), gr.Timer(active=True), gr.update(), gr.update()
+                return admin.progress_html(), gr.Timer(active=True), gr.update(), gr.update(), gr.update()
             return (admin.progress_html(), gr.Timer(active=False), admin.documents_html(),
-                    gr.update(choices=admin.files(), value=None))
+                    gr.update(choices=admin.files(), value=None), admin.recent_down_html(feedback))
 
         def kb_test(query: str, request: gr.Request) -> str:
             if not is_admin(request):
@@ -354,7 +354,7 @@ def build_app(
         kb_upload_button.click(kb_add, inputs=[kb_upload], outputs=[kb_progress, kb_timer, kb_upload], show_progress="hidden")
         kb_remove_button.click(kb_remove_file, inputs=[kb_remove], outputs=[kb_progress, kb_timer], show_progress="hidden")
         kb_rebuild_button.click(kb_rebuild_started, outputs=[kb_progress, kb_timer], show_progress="hidden")
-        kb_timer.tick(kb_tick, outputs=[kb_progress, kb_timer, kb_documents, kb_remove], show_progress="hidden")
+        kb_timer.tick(kb_tick, outputs=[kb_progress, kb_timer, kb_documents, kb_remove, kb_feedback], show_progress="hidden")
         kb_search_button.click(kb_test, inputs=[kb_query], outputs=[kb_search], concurrency_id="ask")
         kb_query.submit(kb_test, inputs=[kb_query], outputs=[kb_search], concurrency_id="ask")
 
