@@ -359,8 +359,11 @@ def test_admin_uploads_a_document_and_the_chat_answers_from_it(page, tmp_path):
 
 
 @pytest.mark.browser
-def test_page_made_local_requests_only(session, outbound):
-    _, _, requests = session
+def test_page_made_local_requests_only(session, server, outbound):
+    page, _, requests = session
+    # The API docs page too: its Swagger UI comes from this server, not a CDN.
+    page.goto(f"{server[0]}/docs")
+    page.locator(".swagger-ui").get_by_text("/api/ask", exact=True).first.wait_for()
     assert requests, "no request recorded"
     remote = [
         u for u in requests if urlsplit(u).scheme not in ("data", "blob", "about") and not _is_local(urlsplit(u).hostname)
