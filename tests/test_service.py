@@ -244,3 +244,38 @@ def test_upload_names_stay_inside_the_upload_folder(tmp_path):
     assert safe_name(".hidden.md") == "hidden.md"
     assert safe_name("高血压 指南<2020>.pdf") == "高血压_指南_2020_.pdf"
     assert "/" not in safe_name("a/b/c.md") and safe_name("a/b/c.md") == "c.md"
+
+
+def test_rebuild_in_the_background_keeps_answering_and_removal_works(tmp_path):
+    from assistant.pipeline import Assistant
+    from tests.conftest import index_corpus
+    from ui.admin import Admin
+
+    settings = index_corpus(tmp_path, {"funding.txt": FUNDING, "consultation.md": CONSULTATION})
+    assistant = Assistant(settings)
+    admin = Admin(assistant)
+    before = assistant.retriever().build
+    new = tmp_path / "cold.md"
+    new.write_text("# 冷链\n疫苗冷藏箱温度应保持在2～8℃，每天上午、下午各记录一次。\n", encoding="utf-8")
+    bad = tmp_path / "tool.exe"
+    bad.write_bytes(b"MZ\x00")
+    lines = admin.add_files([str(new), str(bad)], ["cold.md", "tool.exe"])
+    assert lines[0].startswith("已加入") and "只支持" in lines[1]
+    assert admin.start_rebuild() and not admin.start_rebuild()  # one rebuild at a time
+    answered_during = 0
+    while admin.rebuild.running:
+        answer = assistant.ask("急会诊多久到场？")  # the old index answers meanwhile
+        assert not answer.refused and "10分钟" in answer.sentences[0].text
+        answered_during += 1
+    assert answered_during > 0 and not admin.rebuild.error
+    assert assistant.retriever().build != before
+    assert "uploads/cold.md" in {row["source"] for row in admin.documents()}
+    cold = assistant.ask("疫苗冷藏箱温度要保持多少？")
+    assert not cold.refused and cold.citations[0].source == "uploads/cold.md"
+
+    assert admin.remove_file("uploads/cold.md").startswith("已删除")
+    assert "没有这个文件" in admin.remove_file("../outside.md")
+    assert admin.start_rebuild()
+    while admin.rebuild.running:
+        time.sleep(0.1)
+    assert "uploads/cold.md" not in {row["source"] for row in admin.documents()}
