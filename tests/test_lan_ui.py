@@ -6,21 +6,14 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.test_ui import CHROMIUM, CHROMIUM_ARGS, CONSULTATION, FUNDING, HYPERTENSION, NO_CHROMIUM, TIMEOUT_MS, wait_turn
+from tests.test_ui import CONSULTATION, FUNDING, HYPERTENSION, TIMEOUT_MS, _free_port, browser, wait_turn  # noqa: F401 (browser is a fixture)
 
 OUTPUT = Path(os.environ.get("ZHIYI_TEST_OUTPUT", Path(__file__).resolve().parent.parent / "var" / "test-output"))
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -43,18 +36,6 @@ def lan_server(tmp_path_factory):
     server.start()
     yield f"http://127.0.0.1:{server.port}"
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(NO_CHROMIUM)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 def _login(browser, url: str, user: str, password: str, width: int = 1280, height: int = 900):

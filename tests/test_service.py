@@ -4,19 +4,12 @@ uvicorn on loopback, the real `openai` client, real SQLite account and feedback 
 from __future__ import annotations
 
 import json
-import socket
 import time
 
 import httpx
 import pytest
 
-from tests.test_ui import CONSULTATION, FUNDING, HYPERTENSION
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.test_ui import CONSULTATION, FUNDING, HYPERTENSION, _free_port
 
 
 @pytest.fixture(scope="module")

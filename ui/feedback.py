@@ -11,14 +11,10 @@ import json
 import sqlite3
 import threading
 import uuid
-from datetime import datetime, timezone
 from pathlib import Path
 
 from assistant.models import Answer
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+from ui.accounts import _now
 
 
 class FeedbackStore:
