@@ -252,7 +252,7 @@ def test_rebuild_in_the_background_keeps_answering_and_removal_works(tmp_path):
     new.write_text("# 冷链\n疫苗冷藏箱温度应保持在2～8℃，每天上午、下午各记录一次。\n", encoding="utf-8")
     bad = tmp_path / "tool.exe"
     bad.write_bytes(b"MZ\x00")
-    lines = admin.add_files([str(new), str(bad)], ["cold.md", "tool.exe"])
+    lines = admin.add_files([str(new), str(bad)], ["cold.md", "tool.exe"], category="chronic", year=2024)
     assert lines[0].startswith("已加入") and "只支持" in lines[1]
     assert admin.start_rebuild() and not admin.start_rebuild()  # one rebuild at a time
     answered_during = 0
@@ -265,6 +265,7 @@ def test_rebuild_in_the_background_keeps_answering_and_removal_works(tmp_path):
     assert "uploads/cold.md" in {row["source"] for row in admin.documents()}
     cold = assistant.ask("疫苗冷藏箱温度要保持多少？")
     assert not cold.refused and cold.citations[0].source == "uploads/cold.md"
+    assert cold.citations[0].category == "chronic" and cold.citations[0].year == 2024  # from the upload form
 
     assert admin.remove_file("uploads/cold.md").startswith("已删除")
     assert "没有这个文件" in admin.remove_file("../outside.md")

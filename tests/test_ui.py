@@ -348,6 +348,7 @@ def test_admin_uploads_a_document_and_the_chat_answers_from_it(page, tmp_path):
     result = page.locator("#zy-kb-search-result")
     expect(result).to_contain_text("会作答")
     expect(result).to_contain_text("uploads/冷链_管理")
+    expect(documents).to_contain_text("慢病管理")  # the category chosen on upload (default 慢病管理)
 
     page.get_by_role("tab", name="问答").click()
     turn = ask(page, "疫苗冷藏箱温度要保持多少度？", 1)

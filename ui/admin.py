@@ -8,6 +8,7 @@ assistant reopens the index when the pointer changes.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import threading
@@ -100,8 +101,28 @@ class Admin:
         )
 
     # -- changing the base ------------------------------------------------------------
-    def add_files(self, paths: list[str], names: list[str] | None = None) -> list[str]:
-        """Copy uploaded files into knowledge/uploads/; returns one Chinese line per file."""
+    def _catalog(self, source: str, category: str, year: int | None) -> None:
+        """Record an upload's category (and year) in knowledge/catalog.toml, the place for
+        documents that cannot carry front matter (a .docx, a .pdf); an entry the admin or
+        the file already has is left alone."""
+        import tomllib
+
+        path = self.settings.knowledge_dir / "catalog.toml"
+        try:
+            known = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        except (OSError, ValueError):
+            return  # a hand-edited catalog that does not parse is not ours to rewrite
+        if source in known or category not in CATEGORY_LABELS:
+            return
+        entry = f'\n[{json.dumps(source, ensure_ascii=False)}]\ncategory = "{category}"\n'
+        if year:
+            entry += f"year = {int(year)}\n"
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(entry)
+
+    def add_files(self, paths: list[str], names: list[str] | None = None, category: str = "", year: int | None = None) -> list[str]:
+        """Copy uploaded files into knowledge/uploads/ (with their category, see _catalog);
+        returns one Chinese line per file."""
         target = (self.settings.knowledge_dir / UPLOAD_DIR).resolve()
         target.mkdir(parents=True, exist_ok=True)
         lines = []
@@ -119,6 +140,8 @@ class Admin:
                 lines.append(texts.KB_BAD_TYPE.format(name=name))
                 continue
             shutil.copyfile(source, destination)
+            if category:
+                self._catalog(f"{UPLOAD_DIR}/{clean}", category, year)
             lines.append(texts.KB_ADDED.format(name=f"{UPLOAD_DIR}/{clean}"))
         return lines
 

@@ -296,7 +296,11 @@ def build_app(
             with gr.Row():
                 kb_upload = gr.File(label=texts.KB_UPLOAD_LABEL, file_count="multiple", file_types=list(UPLOAD_TYPES),
                                     elem_id="zy-kb-upload", scale=3)
-                kb_upload_button = gr.Button(texts.KB_UPLOAD_BUTTON, variant="primary", elem_id="zy-kb-upload-button", scale=1)
+                with gr.Column(scale=1):
+                    kb_category = gr.Dropdown(label=texts.KB_CATEGORY_LABEL, choices=texts.CATEGORY_CHOICES, value="chronic",
+                                              elem_id="zy-kb-category")
+                    kb_year = gr.Number(label=texts.KB_YEAR_LABEL, value=None, precision=0, elem_id="zy-kb-year")
+                    kb_upload_button = gr.Button(texts.KB_UPLOAD_BUTTON, variant="primary", elem_id="zy-kb-upload-button")
             with gr.Row():
                 kb_remove = gr.Dropdown(label=texts.KB_REMOVE_LABEL, choices=[], elem_id="zy-kb-remove", scale=3)
                 kb_remove_button = gr.Button(texts.KB_REMOVE_BUTTON, variant="stop", elem_id="zy-kb-remove-button", scale=1)
@@ -326,12 +330,14 @@ def build_app(
                 gr.Warning(texts.KB_REBUILD_BUSY)
             return admin.progress_html(), gr.Timer(active=True)
 
-        def kb_add(files, request: gr.Request):
+        def kb_add(files, category: str, year, request: gr.Request):
             if not is_admin(request):
                 raise gr.Error(texts.KB_ADMIN_ONLY)
             paths = [getattr(f, "name", f) for f in (files or [])]
             names = [getattr(f, "orig_name", None) or Path(p).name for f, p in zip(files or [], paths)]
-            return (*kb_rebuild_started(request, admin.add_files(paths, names)), None)
+            year = int(year) if year and 1949 <= year <= 2100 else None  # empty (0) or not a year: none
+            lines = admin.add_files(paths, names, category or "", year)
+            return (*kb_rebuild_started(request, lines), None)
 
         def kb_remove_file(name: str, request: gr.Request):
             if not is_admin(request):
@@ -351,7 +357,7 @@ def build_app(
                 raise gr.Error(texts.KB_ADMIN_ONLY)
             return admin.search_test(query)
 
-        kb_upload_button.click(kb_add, inputs=[kb_upload], outputs=[kb_progress, kb_timer, kb_upload], show_progress="hidden")
+        kb_upload_button.click(kb_add, inputs=[kb_upload, kb_category, kb_year], outputs=[kb_progress, kb_timer, kb_upload], show_progress="hidden")
         kb_remove_button.click(kb_remove_file, inputs=[kb_remove], outputs=[kb_progress, kb_timer], show_progress="hidden")
         kb_rebuild_button.click(kb_rebuild_started, outputs=[kb_progress, kb_timer], show_progress="hidden")
         kb_timer.tick(kb_tick, outputs=[kb_progress, kb_timer, kb_documents, kb_remove, kb_feedback], show_progress="hidden")
