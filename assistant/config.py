@@ -114,6 +114,10 @@ class Settings(BaseModel):
     translated_coverage: float = 0.45  # coverage a passage needs to count as saying the question (typed evidence)
     rare_share: float = 0.01  # a question noun in fewer passages than this share names a particular thing
     categories: list[str] = Field(default_factory=list)  # empty = all
+    # Handouts: passages searched for a topic, and the share of the topic's words a passage
+    # must say to be included (below it, neighbours sharing one word padded the first drafts).
+    handout_passages: int = 15
+    handout_coverage: float = 0.5
 
     # Serving.
     host: str = "127.0.0.1"

@@ -11,3 +11,11 @@ SEVERAL_SOURCES = "以下内容来自不同文件（{years}），已分别标明
 NO_INDEX = "知识库索引尚未建立，请先运行 zhiyi ingest（或 make run）。"
 # The digest itself says it leaves the figure out: it could not be checked against the original.
 WITHHELD = "知识库摘要没有列出这个数值：它未能对照原文核实，为避免误导已删去。请查阅原文《{original}》。"
+
+# Handouts (assistant/handout.py).
+HANDOUT_EMPTY = "请输入讲义主题。"
+HANDOUT_NOT_COVERED = "知识库中没有关于「{topic}」的足够内容，无法生成讲义。请换一个主题，或先把相关文件加入知识库。"
+UNVERIFIED_MARK = "（未核实）"
+HANDOUT_KEY_NUMBERS = "要点数字"
+HANDOUT_SOURCES = "资料来源"
+HANDOUT_INTRO = "本讲义由智医助理从知识库原文摘录整理，每条都标注出处（[n] 对应文末资料来源）；不同年份的文件分别列出，说法不一致时以最新正式文件为准。"

@@ -117,6 +117,28 @@ def cmd_feedback(args) -> int:
     return 0
 
 
+def cmd_handout(args) -> int:
+    from assistant.handout import build_handout
+    from assistant.pipeline import Assistant, IndexMissing
+    from ui.handout_export import to_markdown, write
+
+    settings = _settings(args)
+    try:
+        handout = build_handout(Assistant(settings), args.topic, settings.categories or None)
+    except IndexMissing as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    if not handout.covered:
+        print(handout.message, file=sys.stderr)
+        return 1
+    if args.out:
+        write(handout, Path(args.out))
+        print(f"讲义已写入 {args.out}：{len(handout.sections)} 节，{len(handout.sources)} 份资料")
+    else:
+        print(to_markdown(handout))
+    return 0
+
+
 def cmd_apikey(args) -> int:
     accounts = _accounts(args)
     if args.action == "add":
@@ -236,6 +258,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rating", choices=["up", "down"], help="只看“有用”（up）或“有错”（down）")
     p.add_argument("--limit", type=int, default=10000)
     p.set_defaults(func=cmd_feedback)
+
+    p = sub.add_parser("handout", help="培训讲义：从知识库按主题整理，逐条标注出处")
+    common(p)
+    p.add_argument("topic")
+    p.add_argument("--category", action="append", choices=["chronic", "referral", "core_system", "management"])
+    p.add_argument("--out", help="导出为 .docx / .md / .html（默认打印 Markdown）")
+    p.set_defaults(func=cmd_handout)
 
     p = sub.add_parser("eval", help="在评测集上评估问答质量")
     common(p)
