@@ -318,6 +318,28 @@ def test_failure_becomes_a_chinese_message_and_the_chat_goes_on(page):
     expect(page.locator("#zy-chat .zy-turn")).to_have_count(0)
 
 
+@pytest.mark.browser
+def test_trainer_makes_a_handout_and_downloads_it(page):
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="培训材料").click()
+    page.locator("#zy-handout-topic textarea").fill("高血压患者随访")
+    page.get_by_role("button", name="生成讲义").click()
+    preview = page.locator("#zy-handout-preview")
+    expect(preview).to_contain_text("高血压患者随访 · 培训讲义", timeout=60_000)
+    expect(preview).to_contain_text("每年要提供至少4次面对面的随访")
+    expect(preview).to_contain_text("仅供参考，不替代临床判断")
+    link = page.locator("#zy-handout-file a[download]").first
+    expect(link).to_have_attribute("download", "高血压患者随访-讲义.docx")
+    with page.expect_download() as download:
+        link.click()
+    assert download.value.suggested_filename.endswith("讲义.docx")
+    page.locator("#zy-handout-topic textarea").fill("火锅底料怎么炒")
+    page.get_by_role("button", name="生成讲义").click()
+    expect(preview).to_contain_text("无法生成讲义")
+    page.get_by_role("tab", name="问答").click()
+
+
 NEW_DOC = """# 村卫生室冷链管理（测试文件）
 疫苗冷藏箱温度每天上午、下午各记录一次，温度应保持在2～8℃。
 <script>alert("x")</script>

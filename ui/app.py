@@ -126,6 +126,8 @@ footer { display: none !important; }
 .zy-kb-table th, .zy-kb-table td { border: 1px solid var(--border-color-primary); padding: 4px 8px; text-align: left; vertical-align: top; }
 .zy-kb-problem { color: #991b1b; }
 .zy-kb-verdict { font-weight: 600; }
+.zy-handout { font-size: 16px; line-height: 1.7; max-height: 70vh; overflow-y: auto; padding: 0 8px; }
+.zy-handout table { border-collapse: collapse; } .zy-handout th, .zy-handout td { border: 1px solid var(--border-color-primary); padding: 2px 6px; }
 .zy-feedback { margin-top: 8px; display: flex; flex-wrap: wrap; gap: 6px; align-items: center; font-size: 15px; }
 .zy-fb { border: 1px solid var(--border-color-primary); border-radius: 6px; padding: 2px 10px; background: var(--background-fill-secondary); cursor: pointer; }
 .zy-fb:disabled { opacity: 0.5; cursor: default; }
@@ -286,6 +288,42 @@ def build_app(
                     elem_id="zy-categories",
                 )
                 clear = gr.Button(texts.CLEAR_BUTTON, variant="secondary", scale=1, min_width=110, elem_id="zy-clear")
+
+        # Handouts for trainers (issue 14): a topic in, a cited handout to read and download.
+        with gr.Tab(texts.HANDOUT_TAB, elem_id="zy-handout-tab"):
+            with gr.Row():
+                handout_topic = gr.Textbox(label=texts.HANDOUT_TOPIC_LABEL, placeholder=texts.HANDOUT_TOPIC_PLACEHOLDER,
+                                           elem_id="zy-handout-topic", scale=4)
+                handout_format = gr.Radio(choices=[("Word", ".docx"), ("网页", ".html"), ("Markdown", ".md")], value=".docx",
+                                          label=texts.HANDOUT_FORMAT_LABEL, elem_id="zy-handout-format", scale=2)
+                handout_button = gr.Button(texts.HANDOUT_BUTTON, variant="primary", elem_id="zy-handout-make", scale=1)
+            handout_file = gr.File(label=texts.HANDOUT_DOWNLOAD, interactive=False, elem_id="zy-handout-file")
+            handout_preview = gr.HTML("", elem_id="zy-handout-preview")
+
+        def make_handout(topic: str, suffix: str):
+            import re as _re
+            import tempfile
+
+            from assistant.handout import build_handout
+            from ui.handout_export import to_html, write
+
+            try:
+                handout = build_handout(assistant, topic)
+            except IndexMissing:
+                return None, render.render_status(texts.INDEX_MISSING, "missing")
+            if not handout.covered:
+                return None, render.render_status(handout.message, "missing")
+            name = _re.sub(r"[^\w\u3400-\u9fff]+", "_", handout.topic)[:40] or "handout"
+            path = Path(tempfile.mkdtemp(prefix="zhiyi-handout-")) / f"{name}-讲义{suffix if suffix in ('.docx', '.html', '.md') else '.docx'}"
+            write(handout, path)
+            body = to_html(handout)
+            body = body[body.index("<body>") + len("<body>"):body.rindex("</body>")]
+            return str(path), f'<div class="zy-handout">{body}</div>'
+
+        handout_button.click(make_handout, inputs=[handout_topic, handout_format], outputs=[handout_file, handout_preview],
+                             concurrency_id="ask")
+        handout_topic.submit(make_handout, inputs=[handout_topic, handout_format], outputs=[handout_file, handout_preview],
+                             concurrency_id="ask")
 
         # Knowledge-base page: shown to admins only (see is_admin), and every handler
         # checks the role again, since a hidden tab is no protection by itself.

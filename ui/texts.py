@@ -107,3 +107,11 @@ KB_VERDICT_REFUSED = "会拒答：由检查 {check} 拒答（{reason}）。"
 KB_FEEDBACK = "最近标为“有错”的回答"
 KB_FEEDBACK_COLUMNS = ["时间", "用户", "问题", "意见"]
 KB_NO_FEEDBACK = "还没有标为“有错”的回答。"
+
+# Handouts tab.
+HANDOUT_TAB = "培训材料"
+HANDOUT_TOPIC_LABEL = "讲义主题"
+HANDOUT_TOPIC_PLACEHOLDER = "例如：高血压患者随访管理、糖尿病患者转诊、医疗质量安全核心制度"
+HANDOUT_FORMAT_LABEL = "下载格式"
+HANDOUT_BUTTON = "生成讲义"
+HANDOUT_DOWNLOAD = "下载讲义"
