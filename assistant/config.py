@@ -116,7 +116,9 @@ class Settings(BaseModel):
     categories: list[str] = Field(default_factory=list)  # empty = all
     # Handouts: passages searched for a topic, and the share of the topic's words a passage
     # must say to be included (below it, neighbours sharing one word padded the first drafts).
-    handout_passages: int = 15
+    # 30, not 15: a blind trainer review of three 15-passage handouts found the core of each
+    # topic missing (emergency referral, the intervention by control status).
+    handout_passages: int = 30
     handout_coverage: float = 0.5
 
     # Serving.

@@ -21,9 +21,11 @@ from assistant.pipeline import Assistant
 from assistant.sentences import WITHHELD, answer_spans
 from assistant.textnorm import display_text
 
-# A value a trainer teaches: a number with a unit of time, pressure, glucose, dose, age or share.
+NATIONAL = ("national_regulation", "national_guideline", "society_guideline")
+
+# A value a trainer teaches (not the "×100%" of a rate's formula): a number with a unit of time, pressure, glucose, dose, age or share.
 KEY_NUMBER = re.compile(
-    r"[<>≤≥＜＞]?\s*\d+(?:\.\d+)?(?:\s*[~～\-–/]\s*\d+(?:\.\d+)?)?\s*"
+    r"(?<![×*/\d.])[<>≤≥＜＞]?\s*\d+(?:\.\d+)?(?:\s*[~～\-–/]\s*\d+(?:\.\d+)?)?\s*"
     r"(?:mmHg|mmol/L|μmol/L|mg/d|mg|g/d|g|kg/m²|%|次/年|次|周|个月|月|天|日|小时|分钟|岁|年|倍)"
 )
 
@@ -90,12 +92,26 @@ def build_handout(assistant: Assistant, topic: str, categories: list[str] | None
     hits = assistant.search(draft.question, categories, retriever=retriever, top_k=settings.handout_passages)
     # Only passages that say the topic: a neighbour that shares one word would pad the page.
     kept = [h.chunk for h in hits if retriever.passage_coverage(query, h.chunk) >= settings.handout_coverage]
+    # A handout teaches the national rules: local plans and work reports only when nothing
+    # national covers the topic (a trainer review found a county hospital's own plan and a
+    # machine-translated work report read as national rules).
+    national = [c for c in kept if c.doc.authority in NATIONAL]
+    kept = national or kept
     if not kept:
         return Handout(topic=topic, covered=False, message=texts.HANDOUT_NOT_COVERED.format(topic=topic))
 
     by_doc: dict[str, list[Chunk]] = {}
     for chunk in kept:
         by_doc.setdefault(chunk.doc.source, []).append(chunk)
+    # A passage that ends by announcing a list ("……分两级管理：") brings the passage after it,
+    # where the list is (a reviewer found such lines cut off after the colon).
+    for source, chunks in by_doc.items():
+        ids = {c.id for c in chunks}
+        document = sorted((c for c in retriever.chunks if c.doc.source == source), key=lambda c: c.start)
+        for i, chunk in enumerate(document[:-1]):
+            if chunk.id in ids and chunk.text.rstrip().endswith(("：", ":")) and document[i + 1].id not in ids:
+                chunks.append(document[i + 1])
+                ids.add(document[i + 1].id)
     # Stronger and newer documents first; within one, the document's own order.
     order = sorted(by_doc, key=lambda s: (-settings.authority_weight(by_doc[s][0].doc.authority), -(by_doc[s][0].doc.year or 0), s))
     handout = Handout(topic=topic, covered=True)
