@@ -83,3 +83,39 @@ def test_handout_files_print_well(engine, tmp_path):
     assert "PAGE" in footer  # page numbers
     with pytest.raises(ValueError):
         write(handout, tmp_path / "h.pdf")
+
+
+NATIONAL = """---
+title: 慢病管理要点（国家指南测试摘要）
+year: 2018
+category: chronic
+authority: national_guideline
+---
+# 一、分级随访
+高血压患者分级随访按血压是否达标分两级管理：
+# 二、两级的做法
+一级管理：已达标者每3个月复查1次。二级管理：未达标者每2～4周复查1次。
+"""
+
+LOCAL = """---
+title: 某县高血压分级随访工作方案（测试）
+year: 2024
+category: chronic
+authority: local_plan
+---
+# 一、分级随访
+本县高血压患者分级随访由乡镇卫生院每月汇总一次。
+"""
+
+
+def test_national_documents_first_and_a_list_after_a_colon_comes_along(tmp_path):
+    from assistant.handout import build_handout
+    from assistant.pipeline import Assistant
+    from tests.conftest import index_corpus
+
+    engine = Assistant(index_corpus(tmp_path, {"national.md": NATIONAL, "local.md": LOCAL, "funding.txt": FUNDING}))
+    handout = build_handout(engine, "高血压分级随访")
+    assert [s.file for s in handout.sources] == ["national.md"]  # the county plan stays out while a national one covers it
+    statements = [st.text for section in handout.sections for st in section.statements]
+    assert any(t.endswith("分两级管理：") for t in statements)
+    assert any("每2～4周复查1次" in t for t in statements)  # the list the colon announced (not itself on topic)
