@@ -107,7 +107,7 @@ def build_handout(assistant: Assistant, topic: str, categories: list[str] | None
     # where the list is (a reviewer found such lines cut off after the colon).
     for source, chunks in by_doc.items():
         ids = {c.id for c in chunks}
-        document = sorted((c for c in retriever.chunks if c.doc.source == source), key=lambda c: c.start)
+        document = retriever.document_chunks(source)
         for i, chunk in enumerate(document[:-1]):
             if chunk.id in ids and chunk.text.rstrip().endswith(("：", ":")) and document[i + 1].id not in ids:
                 chunks.append(document[i + 1])

@@ -79,6 +79,11 @@ class Citation(BaseModel):
     lang: Literal["zh", "en"]
     score: float = 0.0
 
+    @property
+    def quoted(self) -> str:
+        """The quoted sentence(s) as the passage says them."""
+        return self.text[self.quote_start:self.quote_end]
+
 
 class AnswerSentence(BaseModel):
     text: str
@@ -100,8 +105,9 @@ class Answer(BaseModel):
     latency_ms: float = 0.0
     retrieved: list[str] = Field(default_factory=list)  # chunk ids in rank order, for evaluation
 
-    def to_text(self) -> str:
-        """Readable rendering with [n] markers, for the terminal."""
+    def to_text(self, quotes: bool = True) -> str:
+        """Readable rendering with [n] markers, for the terminal (and, without the quoted
+        lines under each source, for chat clients of the API)."""
         lines: list[str] = []
         if self.message:
             lines.append(self.message)
@@ -115,7 +121,8 @@ class Answer(BaseModel):
                 year = f"（{c.year}）" if c.year else ""
                 section = f" · {c.section}" if c.section else ""
                 lines.append(f"[{c.id}] {c.title}{year}{section} — {c.source}")
-                lines.append(f"    「{c.text[c.quote_start:c.quote_end]}」")
+                if quotes:
+                    lines.append(f"    「{c.quoted}」")
         lines.append("")
         lines.append(f"⚠ {self.disclaimer}")
         return "\n".join(lines)

@@ -103,6 +103,11 @@ class Assistant:
         # A pasted page is not a question; its head is enough to search with and keeps one
         # visitor from holding the CPU of a 2-core clinic PC for seconds.
         draft = self.draft(question[: self.settings.max_question_chars], history, categories)
+        return self.decide(question, draft, started)
+
+    def decide(self, question: str, draft: Draft, started: float | None = None) -> Answer:
+        """The checks' verdict on a draft: the Answer, cited or refused (and by which check)."""
+        started = time.perf_counter() if started is None else started
         verdict = run_checks(draft, self.settings.checks)
         answer = Answer(question=question, refused=True)
         answer.signals = {k: round(v, 4) for k, v in draft.signals.items()}

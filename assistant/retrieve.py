@@ -102,6 +102,7 @@ class Retriever:
         lexicon_file = build / LEXICON
         self.lexicon = Lexicon.load(lexicon_file) if lexicon_file.exists() else Lexicon.build(df)
         self._documents: dict[str, str] = {}
+        self._by_source: dict[str, list[Chunk]] | None = None
         self._corpus: str | None = None
         self._other_than: dict[str, np.ndarray] = {}
         self._sentences: dict[int, list[tuple[set[str], str]]] = {}
@@ -193,10 +194,20 @@ class Retriever:
         """A document's text in search form, its title and year first (a question naming the
         2017 edition is about a document whose year is 2017, said or not in its body)."""
         if source not in self._documents:
-            chunks = [c for c in self.chunks if c.doc.source == source]
+            chunks = self.document_chunks(source)
             head = f"{chunks[0].doc.title} {chunks[0].doc.original} {chunks[0].doc.year or ''}" if chunks else ""
             self._documents[source] = normalize(head) + "\n" + "\n".join(c.search_text for c in chunks)
         return self._documents[source]
+
+    def document_chunks(self, source: str) -> list[Chunk]:
+        """One document's passages, in the document's order."""
+        if self._by_source is None:
+            self._by_source = {}
+            for chunk in self.chunks:
+                self._by_source.setdefault(chunk.doc.source, []).append(chunk)
+            for chunks in self._by_source.values():
+                chunks.sort(key=lambda c: c.start)
+        return self._by_source.get(source, [])
 
     def spelling(self, text: str) -> str:
         """The question with a mistyped domain word put right: a run of 3–4 Han characters the

@@ -48,6 +48,13 @@ def _digest(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
+def _checked_name(name: str, what: str) -> str:
+    name = name.strip()
+    if not name or len(name) > 64:
+        raise ValueError(f"{what}不能为空，且不超过 64 个字符")
+    return name
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -57,7 +64,7 @@ class Accounts:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._path = path
         self._lock = threading.Lock()
-        self._failures: dict[str, tuple[int, float]] = {}  # name -> (count, time of last failure)
+        self._failures: dict[str, int] = {}  # name -> wrong passwords since the last right one
         with self._connect() as db:
             db.execute("CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, role TEXT NOT NULL, hash BLOB NOT NULL, created TEXT NOT NULL)")
             db.execute("CREATE TABLE IF NOT EXISTS api_keys (name TEXT PRIMARY KEY, digest TEXT UNIQUE NOT NULL, created TEXT NOT NULL)")
@@ -69,9 +76,7 @@ class Accounts:
     def add_user(self, name: str, password: str, role: str = "doctor") -> User:
         import bcrypt
 
-        name = name.strip()
-        if not name or len(name) > 64:
-            raise ValueError("用户名不能为空，且不超过 64 个字符")
+        name = _checked_name(name, "用户名")
         if role not in ROLES:
             raise ValueError(f"角色只能是 {' / '.join(ROLES)}")
         if len(password) < MIN_PASSWORD:
@@ -103,7 +108,7 @@ class Accounts:
         import bcrypt
 
         name = (name or "").strip()
-        count, _ = self._failures.get(name, (0, 0.0))
+        count = self._failures.get(name, 0)
         if count:
             time.sleep(min(MAX_DELAY, 0.25 * 2**count))
         with self._connect() as db:
@@ -113,15 +118,13 @@ class Accounts:
             if ok:
                 self._failures.pop(name, None)
             else:
-                self._failures[name] = (count + 1, time.monotonic())
+                self._failures[name] = count + 1
         return ok
 
     # -- API keys ---------------------------------------------------------------------
     def add_key(self, name: str) -> str:
         """A new key for `name`; the only time the key itself is seen."""
-        name = name.strip()
-        if not name or len(name) > 64:
-            raise ValueError("密钥名称不能为空，且不超过 64 个字符")
+        name = _checked_name(name, "密钥名称")
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         with self._lock, self._connect() as db:
             if db.execute("SELECT 1 FROM api_keys WHERE name = ?", (name,)).fetchone():

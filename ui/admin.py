@@ -19,7 +19,7 @@ from pathlib import Path
 
 from assistant.models import CATEGORY_LABELS
 from assistant.pipeline import Assistant, IndexMissing
-from ingest.index import build_index
+from ingest.index import build_index, discover
 from ui import render, texts
 
 UPLOAD_DIR = "uploads"  # under the knowledge folder
@@ -92,13 +92,7 @@ class Admin:
     def files(self) -> list[str]:
         """Every document file under the knowledge folder (relative paths), for removal."""
         root = self.settings.knowledge_dir
-        if not root.exists():
-            return []
-        return sorted(
-            str(p.relative_to(root)) for p in root.rglob("*")
-            if p.is_file() and p.suffix.lower() in UPLOAD_TYPES and "verification" not in p.relative_to(root).parts[:1]
-            and p.name != "VERIFICATION.md"
-        )
+        return sorted(p.relative_to(root).as_posix() for p in discover(root))
 
     # -- changing the base ------------------------------------------------------------
     def _catalog(self, source: str, category: str, year: int | None) -> None:
@@ -191,8 +185,8 @@ class Admin:
         if not query:
             return ""
         try:
-            answer = self.assistant.ask(query)
-            hits = self.assistant.retrieve(query)
+            draft = self.assistant.draft(query)  # searched once: its hits are what the answer saw
+            answer, hits = self.assistant.decide(query, draft), draft.hits
         except IndexMissing:
             return render.render_status(texts.INDEX_MISSING, "missing")
         verdict = texts.KB_VERDICT_REFUSED.format(check=answer.refused_by, reason=answer.refusal_reason) if answer.refused else texts.KB_VERDICT_ANSWERED.format(p=answer.confidence)

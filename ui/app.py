@@ -24,7 +24,7 @@ from assistant.config import Settings  # noqa: E402
 from assistant.models import CATEGORY_LABELS  # noqa: E402
 from assistant.pipeline import Assistant, IndexMissing  # noqa: E402
 from ui import render, texts  # noqa: E402
-from ui.admin import UPLOAD_TYPES, Admin  # noqa: E402
+from ui.admin import UPLOAD_TYPES, Admin, safe_name  # noqa: E402
 from ui.feedback import FeedbackStore  # noqa: E402
 
 log = logging.getLogger("zhiyi.ui")
@@ -301,11 +301,10 @@ def build_app(
             handout_preview = gr.HTML("", elem_id="zy-handout-preview")
 
         def make_handout(topic: str, suffix: str):
-            import re as _re
             import tempfile
 
             from assistant.handout import build_handout
-            from ui.handout_export import to_html, write
+            from ui.handout_export import html_body, write
 
             try:
                 handout = build_handout(assistant, topic)
@@ -313,12 +312,10 @@ def build_app(
                 return None, render.render_status(texts.INDEX_MISSING, "missing")
             if not handout.covered:
                 return None, render.render_status(handout.message, "missing")
-            name = _re.sub(r"[^\w\u3400-\u9fff]+", "_", handout.topic)[:40] or "handout"
+            name = safe_name(handout.topic)[:40] or "handout"
             path = Path(tempfile.mkdtemp(prefix="zhiyi-handout-")) / f"{name}-讲义{suffix if suffix in ('.docx', '.html', '.md') else '.docx'}"
             write(handout, path)
-            body = to_html(handout)
-            body = body[body.index("<body>") + len("<body>"):body.rindex("</body>")]
-            return str(path), f'<div class="zy-handout">{body}</div>'
+            return str(path), f'<div class="zy-handout">{html_body(handout)}</div>'
 
         handout_button.click(make_handout, inputs=[handout_topic, handout_format], outputs=[handout_file, handout_preview],
                              concurrency_id="ask")

@@ -13,7 +13,7 @@ import threading
 import uuid
 from pathlib import Path
 
-from assistant.models import Answer
+from assistant.models import Answer, Citation
 from ui.accounts import _now
 
 
@@ -88,7 +88,7 @@ def as_eval_items(rows: list[dict]) -> list[dict]:
         answer = row["answer"] or {}
         citations = answer.get("citations") or []
         first = citations[0] if citations else {}
-        quote = first.get("text", "")[first.get("quote_start", 0):first.get("quote_end", 0)] if first else ""
+        quote = Citation.model_validate(first).quoted if first else ""
         item = {
             "id": f"fb-{row['id']}",
             "question": row["question"],

@@ -58,9 +58,14 @@ sup { color: #0f766e; }
 
 
 def to_html(h: Handout) -> str:
-    out = [f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{escape(_title(h))}</title>',
-           f"<style>{PRINT_CSS}</style></head><body>", f"<h1>{escape(_title(h))}</h1>",
-           f'<p class="intro">{escape(texts.HANDOUT_INTRO)}</p>']
+    """A whole printable page."""
+    return (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{escape(_title(h))}</title>'
+            f"<style>{PRINT_CSS}</style></head><body>\n{html_body(h)}\n</body></html>")
+
+
+def html_body(h: Handout) -> str:
+    """The handout's content, for a page of its own or a preview inside another."""
+    out = [f"<h1>{escape(_title(h))}</h1>", f'<p class="intro">{escape(texts.HANDOUT_INTRO)}</p>']
     current = None
     for section in h.sections:
         source = h.sources[section.source - 1]
@@ -77,7 +82,7 @@ def to_html(h: Handout) -> str:
         out.append("</tbody></table>")
     out.append(f"<h2>{escape(texts.HANDOUT_SOURCES)}</h2><ol>")
     out += [f"<li>{escape(_source_line(s)[len(f'[{s.number}] '):])}</li>" for s in h.sources]
-    out.append(f'</ol><p class="disclaimer">{escape(h.disclaimer)}</p></body></html>')
+    out.append(f'</ol><p class="disclaimer">{escape(h.disclaimer)}</p>')
     return "\n".join(out)
 
 

@@ -80,26 +80,11 @@ class ChatRequest(BaseModel):
 
 
 # -- rendering an answer as a chat reply ---------------------------------------------------
-def reply_text(answer: Answer) -> str:
-    """The answer as a chat client shows it: [n] markers, a sources list, the disclaimer."""
-    lines: list[str] = []
-    if answer.message:
-        lines.append(answer.message)
-    lines += [f"{s.text}{''.join(f'[{c}]' for c in s.citations)}" for s in answer.sentences]
-    if answer.citations:
-        lines += ["", "来源："]
-        for c in answer.citations:
-            year = f"（{c.year}）" if c.year else ""
-            lines.append(f"[{c.id}] {c.title}{year} · {c.section} — {c.source}")
-    lines += ["", f"⚠ {answer.disclaimer}"]
-    return "\n".join(lines)
-
-
 def citations_data(answer: Answer) -> list[dict]:
     return [
         {
             "id": c.id, "title": c.title, "section": c.section, "source": c.source, "original": c.original,
-            "year": c.year, "authority": c.authority, "quote": c.text[c.quote_start:c.quote_end],
+            "year": c.year, "authority": c.authority, "quote": c.quoted,
             "doc_start": c.doc_start, "doc_end": c.doc_end,
         }
         for c in answer.citations
@@ -242,7 +227,7 @@ def create_app(service: Service, chat=None) -> FastAPI:
         completion_id = f"chatcmpl-{answer_id}"
         extra = {"citations": citations_data(answer), "zhiyi": {"answer_id": answer_id, "refused": answer.refused,
                                                                  "refused_by": answer.refused_by}}
-        content = reply_text(answer)
+        content = answer.to_text(quotes=False)  # the quotes travel as structured `citations`
         if not body.stream:
             return {
                 "id": completion_id, "object": "chat.completion", "created": created, "model": MODEL_ID,
