@@ -120,6 +120,12 @@ class Settings(BaseModel):
     # topic missing (emergency referral, the intervention by control status).
     handout_passages: int = 30
     handout_coverage: float = 0.5
+    # Quiz banks ask one fact per sentence, so they read deeper than a handout: 60 passages
+    # give the 20-question bank of each of the three review topics its facts (30 did not).
+    quiz_passages: int = 60
+    # Share of the topic (IDF-weighted) a question's sentence must say, with its title and
+    # section: 0.8 lets a minor word of a long topic (管理 of 高血压患者随访管理) go unsaid.
+    quiz_coverage: float = 0.8
 
     # Serving.
     host: str = "127.0.0.1"

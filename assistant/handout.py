@@ -15,13 +15,11 @@ import re
 from pydantic import BaseModel, Field
 
 from assistant import texts
-from assistant.answer.checks import relevance_floor
 from assistant.models import AUTHORITY_LABELS, CATEGORY_LABELS, DISCLAIMER, Chunk
 from assistant.pipeline import Assistant
 from assistant.sentences import WITHHELD, answer_spans
 from assistant.textnorm import display_text
-
-NATIONAL = ("national_regulation", "national_guideline", "society_guideline")
+from assistant.topic import topic_passages
 
 # A value a trainer teaches (not the "×100%" of a rate's formula): a number with a unit of time, pressure, glucose, dose, age or share.
 KEY_NUMBER = re.compile(
@@ -83,22 +81,10 @@ def build_handout(assistant: Assistant, topic: str, categories: list[str] | None
     if not topic:
         return Handout(topic=topic, covered=False, message=texts.HANDOUT_EMPTY)
     settings = assistant.settings
-    draft = assistant.draft(topic, None, categories)
-    verdict = relevance_floor(draft) if "relevance_floor" in settings.checks else None
-    if draft.best is None or (verdict is not None and not verdict.ok):
+    found = topic_passages(assistant, topic, categories, settings.handout_passages)
+    if found is None:
         return Handout(topic=topic, covered=False, message=texts.HANDOUT_NOT_COVERED.format(topic=topic))
-    retriever = draft.retriever
-    query = draft.question.query
-    hits = assistant.search(draft.question, categories, retriever=retriever, top_k=settings.handout_passages)
-    # Only passages that say the topic: a neighbour that shares one word would pad the page.
-    kept = [h.chunk for h in hits if retriever.passage_coverage(query, h.chunk) >= settings.handout_coverage]
-    # A handout teaches the national rules: local plans and work reports only when nothing
-    # national covers the topic (a trainer review found a county hospital's own plan and a
-    # machine-translated work report read as national rules).
-    national = [c for c in kept if c.doc.authority in NATIONAL]
-    kept = national or kept
-    if not kept:
-        return Handout(topic=topic, covered=False, message=texts.HANDOUT_NOT_COVERED.format(topic=topic))
+    retriever, kept = found.retriever, found.chunks
 
     by_doc: dict[str, list[Chunk]] = {}
     for chunk in kept:

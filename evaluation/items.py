@@ -1,4 +1,4 @@
-"""Evaluation items: one JSON object per line, read tolerantly.
+"""Evaluation items: one JSON object per line (or one JSON array of them), read tolerantly.
 
 An eval set is edited by hand, so one bad line must not cost the whole run: it is
 reported (file and line number, in Chinese) and skipped.
@@ -55,6 +55,29 @@ def _describe(error: ValidationError) -> str:
     return "；".join(dict.fromkeys(parts))
 
 
+def _records(path: Path, text: str, problems: list[str]) -> list[tuple[int, object, str]]:
+    """(number, parsed object, where) for each item of the file. A file that is one
+    JSON array (a quiz bank's .json export) gives its elements; otherwise each line is one."""
+    if text.lstrip().startswith("["):
+        try:
+            array = json.loads(text)
+        except json.JSONDecodeError as exc:
+            problems.append(f"{path} 第 {exc.lineno} 行：不是有效的 JSON（{exc.msg}，第 {exc.colno} 列），整个文件已跳过")
+            return []
+        if isinstance(array, list):
+            return [(n, data, f"{path} 第 {n} 项") for n, data in enumerate(array, start=1)]
+    out = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path} 第 {number} 行"
+        try:
+            out.append((number, json.loads(line), where))
+        except json.JSONDecodeError as exc:
+            problems.append(f"{where}：不是有效的 JSON（{exc.msg}，第 {exc.colno} 列），已跳过")
+    return out
+
+
 def load_items(paths: list[str | Path]) -> tuple[list[EvalItem], list[str]]:
     """Read every file; return the valid items and one Chinese message per skipped line or file."""
     items: list[EvalItem] = []
@@ -62,22 +85,14 @@ def load_items(paths: list[str | Path]) -> tuple[list[EvalItem], list[str]]:
     seen: dict[str, str] = {}
     for path in map(Path, paths):
         try:
-            lines = path.read_text(encoding="utf-8-sig").splitlines()
+            text = path.read_text(encoding="utf-8-sig")
         except FileNotFoundError:
             problems.append(f"{path}：文件不存在")
             continue
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(f"{path}：无法读取（{exc}）")
             continue
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            where = f"{path} 第 {number} 行"
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as exc:
-                problems.append(f"{where}：不是有效的 JSON（{exc.msg}，第 {exc.colno} 列），已跳过")
-                continue
+        for number, data, where in _records(path, text, problems):
             if not isinstance(data, dict):
                 problems.append(f"{where}：应为 JSON 对象，已跳过")
                 continue

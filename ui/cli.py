@@ -139,6 +139,61 @@ def cmd_handout(args) -> int:
     return 0
 
 
+def cmd_quiz(args) -> int:
+    from assistant.pipeline import Assistant, IndexMissing
+    from assistant.quiz import build_quiz
+    from ui.quiz_export import to_markdown, write
+
+    settings = _settings(args)
+    try:
+        bank = build_quiz(Assistant(settings), args.topic, args.n, args.types, args.seed, settings.categories or None)
+    except IndexMissing as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    if not bank.covered:
+        print(bank.message, file=sys.stderr)
+        return 1
+    if bank.message:
+        print(bank.message, file=sys.stderr)
+    if args.out:
+        try:
+            write(bank, Path(args.out))
+        except (ValueError, OSError) as exc:
+            print(f"无法写入题库：{exc}", file=sys.stderr)
+            return 2
+        counts = "，".join(f"{label} {n}" for label, n in _type_counts(bank))
+        print(f"题库已写入 {args.out}：{len(bank.items)} 道（{counts}），随机种子 {bank.seed}")
+    else:
+        print(to_markdown(bank))
+    return 0
+
+
+def _type_counts(bank) -> list[tuple[str, int]]:
+    from assistant.quiz import TYPE_LABELS, TYPES
+
+    return [(TYPE_LABELS[t], n) for t in TYPES if (n := sum(i.type == t for i in bank.items))]
+
+
+def _quiz_types(text: str) -> list[str]:
+    from assistant.quiz import TYPES
+
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    unknown = [t for t in names if t not in TYPES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"题型只能是 {','.join(TYPES)} 中的一个或几个（用逗号分隔）：{text}")
+    return names
+
+
+def _count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 200:
+        raise argparse.ArgumentTypeError(f"题目数应为 1–200 的整数：{text}")
+    return n
+
+
 def cmd_apikey(args) -> int:
     accounts = _accounts(args)
     if args.action == "add":
@@ -265,6 +320,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--category", action="append", choices=["chronic", "referral", "core_system", "management"])
     p.add_argument("--out", help="导出为 .docx / .md / .html（默认打印 Markdown）")
     p.set_defaults(func=cmd_handout)
+
+    p = sub.add_parser("quiz", help="题库：从知识库按主题出题（单选、多选、判断、填空），答案与解析引自原文")
+    common(p)
+    p.add_argument("topic")
+    p.add_argument("--n", type=_count, default=20, help="题目数（默认 20）")
+    p.add_argument("--types", type=_quiz_types, default=None, help="题型：single,multi,judge,fill（默认全部）")
+    p.add_argument("--seed", type=int, default=0, help="随机种子：同一种子出同一套题")
+    p.add_argument("--category", action="append", choices=["chronic", "referral", "core_system", "management"])
+    p.add_argument("--out", help="导出为 .xlsx / .docx / .json / .jsonl / .md（默认打印 Markdown）")
+    p.set_defaults(func=cmd_quiz)
 
     p = sub.add_parser("eval", help="在评测集上评估问答质量")
     common(p)

@@ -86,7 +86,7 @@ def html_body(h: Handout) -> str:
     return "\n".join(out)
 
 
-def _page_number(paragraph) -> None:
+def page_number(paragraph) -> None:
     """A PAGE field in the footer: Word fills in each page's number."""
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
@@ -103,7 +103,8 @@ def _page_number(paragraph) -> None:
         run._r.append(element)
 
 
-def to_docx(h: Handout, path: Path) -> None:
+def new_document():
+    """A Word document set up for printing Chinese: a CJK body face and page numbers."""
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml.ns import qn
@@ -115,7 +116,12 @@ def to_docx(h: Handout, path: Path) -> None:
     normal.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), "宋体")  # Word picks the CJK face from eastAsia
     footer = doc.sections[0].footer.paragraphs[0]
     footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _page_number(footer)
+    page_number(footer)
+    return doc
+
+
+def to_docx(h: Handout, path: Path) -> None:
+    doc = new_document()
     doc.add_heading(_title(h), level=0)
     doc.add_paragraph(texts.HANDOUT_INTRO)
     current = None

@@ -1,0 +1,676 @@
+"""Quiz banks (题库) for trainers: facts of the knowledge base turned into exam questions.
+
+Nothing is written by a model: every question is one sentence of a passage about the topic,
+with one fact of it asked —
+
+- a **value** (an interval, threshold, target, dose, age or share: "每年至少4次") becomes a
+  single-choice or fill-in question, or a true/false statement;
+- an **enumeration** ("常用的两药联合方案包括：A、B、C") becomes a multiple-choice question,
+  or a single-choice one, or a true/false statement.
+
+Wrong options are never invented either: they are other values of the same kind (same unit,
+same shape) or other members of a similar list, taken from the corpus, nearest first so they
+are plausible. Each is checked not to be true: it must not be in the cited passage, and no
+sentence anywhere in the base may state it in a sentence like the question's (two guideline
+editions that differ would otherwise make a "wrong" option right). A true/false statement is
+made false only where the value is exact; "至少4次" changed to "至少2次" is still true.
+
+The explanation quotes the cited sentence verbatim. The same seed gives the same bank.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from assistant import texts
+from assistant.models import AUTHORITY_LABELS, DISCLAIMER, Chunk
+from assistant.pipeline import Assistant
+from assistant.retrieve import Retriever
+from assistant.sentences import WITHHELD, answer_spans
+from assistant.textnorm import display_text, normalize
+from assistant.tokenize import tokenize_normalized
+from assistant.topic import TopicPassages, topic_passages
+
+QuestionType = Literal["single", "multi", "judge", "fill"]
+TYPES: tuple[QuestionType, ...] = ("single", "multi", "judge", "fill")
+TYPE_LABELS = {"single": "单选题", "multi": "多选题", "judge": "判断题", "fill": "填空题"}
+LETTERS = "ABCDE"
+TRUE, FALSE = "正确", "错误"
+
+# A value a question can ask: a number (or range, or systolic/diastolic pair) with a unit a
+# trainer teaches. Not a list number, an ordinal (第3次) or part of a formula (×100%).
+VALUE = re.compile(
+    r"(?<![×*/\d.第A-Za-z])(?P<num>\d+(?:\.\d+)?(?:\s*(?P<sep>[~～\-–/])\s*\d+(?:\.\d+)?)?)\s*"
+    r"(?P<unit>mmHg|mmol/L|μmol/L|mg/d|mg|g/d|kg/m²|g|%|次/年|次|周|个月|天|日|小时|分钟|岁|年|倍)(?![A-Za-z/])"
+)
+# Units of measurement: the same number in one of these is the same fact wherever it is said.
+MEASURES = {"mmHg", "mmol/L", "μmol/L", "%", "kg/m²", "mg", "mg/d", "g", "g/d"}
+# Words that make a value a bound: "至少4次" is still true of 2, "≥180" still true of 200.
+BOUND_BEFORE = re.compile(r"(?:[<>≤≥＜＞]|至少|不少于|不低于|不超过|不高于|不大于|不小于|超过|高于|低于|大于|小于|达到|满|不足|未满|以上至)\s*$")
+BOUND_AFTER = re.compile(r"^\s*(?:以上|以下|以内|之内|内|及以上|及以下|或以上|或以下|左右)")
+# An enumeration in one sentence: what is listed, the listing verb, the members.
+ENUMERATION = re.compile(
+    r"^(?P<lead>[^：:。；]{4,80}?)(?P<verb>包括但不限于|主要包括|包括|包含|主要有|常见的?有|常用的?有|可有|分为)(?P<note>（[^）]{0,12}）)?[：:]?(?P<items>[^：:]+?)[。；]?$"
+)
+ETC = re.compile(r"等[\u4e00-\u9fff]{0,4}$")
+# A sentence that leans on the one before it cannot stand alone as a question.
+DEPENDENT_START = re.compile(r"^(?:其中|此外|另外|上述|以上|该|此|其|同时|但|并且|并|而|如|对此|因此|这|或|及|且|和|与)")
+# A digest's quick-reference appendix ("要点速查") restates facts stated in its body.
+QUICK_REFERENCE = re.compile(r"速查")
+# Survey data ("2013年……患病率为10.4%") describes a population and a tablet's 规格 is the
+# pharmacy's business: neither is a rule a village doctor is examined on.
+SURVEY = re.compile(r"患病率|发病率|流行病学|调查|截肢率|死亡率|规格")
+# A definition: "会诊是指……". The term is asked, other defined terms are the wrong options.
+DEFINITION = re.compile(r"^(?P<term>[^，。：；、（）]{2,24}?)(?P<body>(?:是指|系指|指的是)[：:]?.{8,})$")
+# A wrong number must differ enough to be a different rule, not a rounding (67 % vs 68 %).
+MIN_DIFFERENCE = 0.15
+# No one form fills a bank: definitions of 18 制度 would otherwise take most of a 核心制度 bank.
+MAX_FORM_SHARE = 0.35
+# A wrong number within a factor of about five of the right one (on log(1 + x)): 4 for 2 and
+# 72 for 24 are plausible, 52 for 2 is not.
+MAX_DISTANCE = math.log(5)
+# A measurement closer still: 120–180 for 140 mmHg, not 70 (a diastolic value).
+MAX_MEASURE_DISTANCE = math.log(1.5)
+# An option of "下列说法正确的是" is one sentence a trainee reads in a glance.
+MAX_OPTION_CHARS = 70
+# Wrong members come from lists whose lead says something alike (a third of its bigrams, the
+# topic's own left out); at 0.15 a 高血压 bank offered "很高危4个层次" as a symptom.
+MIN_LIST_LIKENESS = 0.3
+SAME_LIST_LIKENESS = 0.5
+META = re.compile(r"本摘要|原文|未核实|核对")
+
+
+# -- what a bank is ---------------------------------------------------------------------------
+class QuizSource(BaseModel):
+    title: str
+    original: str = ""
+    year: int | None = None
+    authority: str = ""
+    section: str = ""
+    file: str
+    chunk_ids: list[str]  # the passages the question is taken from
+
+    def label(self) -> str:
+        year = f"（{self.year}年）" if self.year else ""
+        section = f" · {self.section}" if self.section else ""
+        return f"《{self.title}》{year}{section}"
+
+
+class QuizItem(BaseModel):
+    number: int
+    type: QuestionType
+    stem: str
+    core: str  # the stem without the 根据《…》 that names its source
+    options: list[str] = Field(default_factory=list)  # A–E; empty for true/false and fill-in
+    answer: str  # "B", "ACD", 正确/错误, or the value that fills the blank
+    correct: list[str]  # what is right: the value, the term, or the members that are options
+    keywords: list[str]  # what an answer to the question must say (the eval item's keywords)
+    distractors: list[str] = Field(default_factory=list)  # the wrong options (or the changed value)
+    quotes: list[str]  # the cited sentences, verbatim (several for "下列说法正确的是")
+    explanation: str
+    source: QuizSource
+
+    @property
+    def type_label(self) -> str:
+        return TYPE_LABELS[self.type]
+
+
+class QuizBank(BaseModel):
+    topic: str
+    covered: bool
+    message: str = ""
+    seed: int = 0
+    types: list[QuestionType] = Field(default_factory=lambda: list(TYPES))
+    items: list[QuizItem] = Field(default_factory=list)
+    disclaimer: str = DISCLAIMER
+
+
+# -- facts ---------------------------------------------------------------------------------
+def _numbers(num: str) -> tuple[float, ...]:
+    return tuple(float(x) for x in re.split(r"[～/]", num))
+
+
+@dataclass
+class Value:
+    start: int  # of the number in the sentence
+    end: int
+    num: str  # normalised: "1～3", "140/90", "7.0"
+    unit: str
+    bounded: bool
+    unit_end: int = 0  # where the unit ends in the sentence
+
+    @property
+    def kind(self) -> tuple[str, str]:
+        shape = "pair" if "/" in self.num else "range" if "～" in self.num else "single"
+        return self.unit, shape
+
+    @property
+    def text(self) -> str:
+        return with_unit(self.num, self.unit)
+
+
+def with_unit(num: str, unit: str) -> str:
+    # Latin units read as the guidelines print them: "7.0 mmol/L", but "4次".
+    return f"{num} {unit}" if unit[0].isascii() and unit != "%" else num + unit
+
+
+def _differs(a: str, b: str) -> bool:
+    """A wrong number is a different rule, not a rounding of the right one (67 % vs 68 %)."""
+    x, y = _numbers(a), _numbers(b)
+    # Every part differs: "2～3次" for "2～4次", or 150/90 for 140/90, tests a hair, not a rule.
+    return len(x) == len(y) and min(abs(p - q) / max(abs(p), abs(q), 1e-9) for p, q in zip(x, y)) >= MIN_DIFFERENCE
+
+
+@dataclass
+class Fact:
+    chunk: Chunk
+    sentence: str  # display text, verbatim from the passage
+    rank: int
+    values: list[Value] = field(default_factory=list)
+    lead: str = ""  # an enumeration: what is listed, the listing verb, the members
+    verb: str = ""
+    items: list[str] = field(default_factory=list)
+    term: str = ""  # a definition: the term, and the rest of the sentence ("是指：……")
+    body: str = ""
+
+
+def _values(sentence: str) -> list[Value]:
+    out = []
+    for m in VALUE.finditer(sentence):
+        num = re.sub(r"\s*[~～\-–]\s*", "～", re.sub(r"\s*/\s*", "/", m.group("num")))
+        unit = m.group("unit")
+        if unit == "年" and _numbers(num)[0] >= 1900:
+            continue  # a calendar year, not a duration
+        if sentence[m.end() :].lstrip().startswith(("～", "~")) or sentence[: m.start()].rstrip().endswith(("～", "~")):
+            continue  # half of a range written with the unit twice ("5%～10%")
+        bounded = bool(BOUND_BEFORE.search(sentence[: m.start()]) or BOUND_AFTER.match(sentence[m.end() :]))
+        if unit == "%" and not bounded and "～" not in num:
+            continue  # a target ("<7%") or a range is taught; "约5%的患者" or "增加45%" is trivia
+        out.append(Value(m.start("num"), m.end("num"), num, unit, bounded, m.end("unit")))
+    return out
+
+
+def _split_top(text: str, separators: str) -> list[str]:
+    """Split at separators outside brackets: "家族史（高血压、脑卒中）、病程" is two members."""
+    parts, depth, current = [], 0, []
+    for ch in text:
+        depth += ch in "（(［[" 
+        depth -= ch in "）)］]" and depth > 0
+        if ch in separators and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current))
+    return parts
+
+
+def _enumeration(sentence: str) -> tuple[str, str, list[str]] | None:
+    m = ENUMERATION.match(sentence)
+    if not m:
+        return None
+    body = m.group("items")
+    items = _split_top(body, "；;") if len(_split_top(body, "；;")) > 1 else _split_top(body, "、")
+    items = [i.strip(" 。，,") for i in items]
+    if items:
+        items[-1] = ETC.sub("", items[-1]).strip()
+        # "A、B和C": the last two members are joined by 和.
+        last = re.split(r"(?<=[^\s])(?:和|以及)(?=[^\s])", items[-1], maxsplit=1)
+        if len(items) >= 2 and len(last) == 2 and all(len(x) >= 2 for x in last):
+            items[-1:] = last
+    if len(items) < 3 or any(not 2 <= len(i) <= 30 or _split_top(i, "，,：:") != [i] for i in items):
+        return None
+    if len(set(items)) < len(items):
+        return None
+    return m.group("lead").strip(" ，,"), m.group("verb"), items
+
+
+def _definition(sentence: str) -> tuple[str, str] | None:
+    m = DEFINITION.match(sentence)
+    return (m.group("term").strip(), m.group("body").strip()) if m else None
+
+
+def _bigrams(text: str) -> set[str]:
+    """Character bigrams of the Han and Latin text, numbers left out: what a sentence is about."""
+    plain = re.sub(r"[^\u4e00-\u9fffA-Za-z]", "", normalize(text))
+    return {plain[i : i + 2] for i in range(len(plain) - 1)}
+
+
+def _overlap(a: set[str], b: set[str]) -> float:
+    """Containment of the smaller set in the larger: how much one text says of the other."""
+    return len(a & b) / min(len(a), len(b)) if a and b else 0.0
+
+
+@dataclass
+class Corpus:
+    """The whole base, read once per bank: every sentence with the values, lists and
+    definitions it states — where wrong options come from and are checked against."""
+
+    sentences: list[str]
+    values: dict[tuple[str, str], dict[str, list[int]]]  # kind → number → sentences stating it
+    lists: list[tuple[int, str, list[str]]]  # (sentence, lead, members)
+    terms: dict[str, int]  # defined term → its definition sentence
+    joined: str
+    sources: list[str] = field(default_factory=list)  # each sentence's document
+    topic: set[str] = field(default_factory=set)  # the topic's bigrams: shared by every list about it
+
+    @classmethod
+    def of(cls, retriever: Retriever, max_chars: int) -> "Corpus":
+        sentences: list[str] = []
+        sources: list[str] = []
+        values: dict[tuple[str, str], dict[str, list[int]]] = {}
+        lists, terms = [], {}
+        for chunk in retriever.chunks:
+            if chunk.lang != "zh":
+                continue
+            for start, end, _ in answer_spans(chunk.text, max_chars):
+                sentence = display_text(chunk.text[start:end]).strip()
+                index = len(sentences)
+                sentences.append(sentence)
+                sources.append(chunk.doc.source)
+                for v in _values(sentence):
+                    values.setdefault(v.kind, {}).setdefault(v.num, []).append(index)
+                enumeration = _enumeration(sentence) if not META.search(sentence) else None
+                if enumeration:
+                    lists.append((index, enumeration[0], enumeration[2]))
+                definition = _definition(sentence)
+                if definition:
+                    terms.setdefault(definition[0], index)
+        return cls(sentences, values, lists, terms, "\n".join(sentences), sources)
+
+    def states_value(self, fact: Fact, value: Value, num: str) -> bool:
+        """Does some sentence of the base give `num` for what `fact`'s sentence is about?"""
+        about = _bigrams(fact.sentence)
+        return any(_overlap(about, _bigrams(self.sentences[i])) >= 0.5 for i in self.values.get(value.kind, {}).get(num, ()))
+
+    def states_member(self, lead: str, member: str) -> bool:
+        """Does some sentence of the base name `member` in a sentence about `lead`?"""
+        if member not in self.joined:
+            return False
+        about = _bigrams(lead)
+        return any(member in s and _overlap(about, _bigrams(s.replace(member, ""))) >= 0.6 for s in self.sentences)
+
+
+def _taught(found: TopicPassages, settings) -> list[Chunk]:
+    """The passages found, then the rest of every document whose title says the topic (or
+    half of it: 高血压 of 高血压随访): a bank on 核心制度 asks the whole 核心制度要点, not only
+    the passages that repeat the words. Each sentence is then held to the whole topic."""
+    retriever, query = found.retriever, found.query
+    chunks = list(found.chunks)
+    seen = {c.id for c in chunks}
+    for source in dict.fromkeys(c.doc.source for c in found.chunks):
+        document = retriever.document_chunks(source)
+        title = normalize(document[0].doc.title)
+        if retriever.coverage(query, set(tokenize_normalized(title)), title) >= settings.handout_coverage:
+            chunks += [c for c in document if c.id not in seen]
+            seen.update(c.id for c in document)
+    return chunks
+
+
+def _facts(found: TopicPassages, settings) -> tuple[list[Fact], int]:
+    """The sentences a question may ask, and how many on-topic sentences were left out as unverified."""
+    retriever, query = found.retriever, found.query
+    facts: list[Fact] = []
+    unverified = 0
+    for rank, chunk in enumerate(_taught(found, settings)):
+        if chunk.lang != "zh":
+            continue
+        for start, end, _ in answer_spans(chunk.text, settings.max_sentence_chars):
+            sentence = display_text(chunk.text[start:end]).strip()
+            if not 10 <= len(sentence) <= 160 or WITHHELD.search(sentence):
+                continue  # a fragment, or a digest's note that it withheld a figure
+            if DEPENDENT_START.match(sentence) or sentence.endswith(("：", ":")):
+                continue
+            if QUICK_REFERENCE.search(chunk.section) or SURVEY.search(f"{chunk.section} {sentence}"):
+                continue  # a digest's quick-reference list restates its body: the same facts twice
+            # The sentence itself, under its title and section, must say the topic: a 糖尿病转诊
+            # bank asks about 转诊, not any sentence of a diabetes guideline.
+            said = normalize(f"{chunk.doc.title} {chunk.section} {sentence}")
+            if retriever.coverage(query, set(tokenize_normalized(said)), said) < settings.quiz_coverage:
+                continue
+            if META.search(sentence):
+                # Not checked against the original ("（未核实）") or a digest's note about
+                # itself: nothing to examine anyone on.
+                unverified += texts.UNVERIFIED_MARK in sentence
+                continue
+            fact = Fact(chunk, sentence, rank, values=_values(sentence))
+            enumeration = _enumeration(sentence)
+            if enumeration:
+                fact.lead, fact.verb, fact.items = enumeration
+            definition = _definition(sentence)
+            if definition:
+                fact.term, fact.body = definition
+            facts.append(fact)  # a plain rule can be a true option of "下列说法正确的是"
+    # One fact once: the same sentence restated in another document is the same question.
+    # Where two editions state it differently (4次 against an older 3次), the stronger and
+    # newer document's sentence is the one kept: a bank teaches the current rule.
+    strength = {id(f): (-settings.authority_weight(f.chunk.doc.authority), -(f.chunk.doc.year or 0), f.rank) for f in facts}
+    kept: list[Fact] = []
+    for fact in sorted(facts, key=lambda f: strength[id(f)]):
+        about = _bigrams(fact.sentence)
+        if all(_overlap(about, _bigrams(k.sentence)) < 0.8 for k in kept):
+            kept.append(fact)
+    unique = [f for f in facts if any(f is k for k in kept)]
+    return unique, unverified
+
+
+# -- wrong options -----------------------------------------------------------------------------
+def _value_distractors(corpus: Corpus, fact: Fact, value: Value, rng: random.Random, want: int) -> list[str]:
+    """Other numbers of the same kind from the base, nearest in size first, none true here."""
+    others: dict[tuple[float, ...], tuple[float, str]] = {}
+    for num in corpus.values.get(value.kind, {}):
+        if not _differs(num, value.num) or re.search(rf"(?<![\d.]){re.escape(num)}(?![\d.])", fact.sentence):
+            continue  # the right number, a rounding of it, or another number of this sentence
+        if corpus.states_value(fact, value, num):
+            continue
+        distance = abs(math.log1p(_numbers(num)[0]) - math.log1p(_numbers(value.num)[0]))
+        if distance > (MAX_MEASURE_DISTANCE if value.unit in MEASURES else MAX_DISTANCE):
+            continue  # "每天至少查房52次" or "收缩压≥70 mmHg" is no option anyone would weigh
+        key = _numbers(num)
+        if key not in others or len(num) < len(others[key][1]):
+            others[key] = (distance, num)  # 10 and 10.0 are one option
+    near = [num for _, num in sorted(others.values())[: want * 2]]
+    return rng.sample(near, want) if len(near) >= want else []
+
+
+def _member_distractors(corpus: Corpus, fact: Fact, rng: random.Random, want: int) -> list[str]:
+    """Members of the most similar other lists in the base, none a member of this one."""
+    # Likeness of two leads without the topic's own words: every list of a 高血压 bank says 高血压.
+    about = _bigrams(fact.lead) - corpus.topic
+    members = [_bigrams(i) for i in fact.items]
+    passage = display_text(fact.chunk.text)
+    lengths = sorted(len(i) for i in fact.items)
+    median = lengths[len(lengths) // 2]
+    ranked = sorted(
+        ((-_overlap(about, _bigrams(lead) - corpus.topic), index, items) for index, lead, items in corpus.lists if corpus.sentences[index] != fact.sentence),
+        key=lambda t: (t[0], t[1]),
+    )
+    pool: list[str] = []
+    for similarity, index, items in ranked:
+        if -similarity < MIN_LIST_LIKENESS:
+            break  # members of an unrelated list (a test for a 查房 list) are no plausible option
+        if -similarity < SAME_LIST_LIKENESS and corpus.sources[index] != fact.chunk.doc.source:
+            continue  # another document's list only if it is about the same thing ("哮喘日记" for 糖尿病教育)
+        for item in items:
+            if item in pool or item in passage or not 0.4 * median <= len(item) <= 2.5 * median:
+                continue
+            grams = _bigrams(item)
+            if any(_overlap(grams, m) >= 0.5 or item in i or i in item for m, i in zip(members, fact.items)):
+                continue
+            if corpus.states_member(fact.lead, item):
+                continue
+            pool.append(item)
+        if len(pool) >= want * 2:
+            break
+    return rng.sample(pool, want) if len(pool) >= want else []
+
+
+def _term_distractors(corpus: Corpus, fact: Fact, rng: random.Random, want: int) -> list[str]:
+    """Other terms the base defines, the most alike first (other 制度 for a 制度); never one
+    the definition itself names, nor a variant of the right term."""
+    grams = _bigrams(fact.term)
+    candidates = []
+    for term, index in corpus.terms.items():
+        if term == fact.term or term in fact.sentence or fact.term in term or term in fact.term:
+            continue
+        if _overlap(grams, _bigrams(term)) >= 0.8 or corpus.sentences[index] == fact.sentence:
+            continue
+        candidates.append((-_overlap(grams, _bigrams(term)), index, term))
+    near = [term for _, _, term in sorted(candidates)[: want * 2]]
+    return rng.sample(near, want) if len(near) >= want else []
+
+
+# -- questions ---------------------------------------------------------------------------------
+def _section_parts(chunk: Chunk) -> list[str]:
+    """The section path without a digest's numbered lines, which are statements, not headings."""
+    parts = [p.strip() for p in display_text(chunk.section).split(">") if p.strip()]
+    while parts and (re.match(r"^\d{1,2}\s*[.、．](?!\d)", parts[-1]) or len(parts[-1]) > 24):
+        parts.pop()
+    return parts
+
+
+def _source(facts: list[Fact]) -> QuizSource:
+    chunk = facts[0].chunk
+    doc = chunk.doc
+    return QuizSource(
+        title=doc.title, original=doc.original, year=doc.year, authority=AUTHORITY_LABELS.get(doc.authority, ""),
+        section=" > ".join(_section_parts(chunk)[:2]), file=doc.source, chunk_ids=list(dict.fromkeys(f.chunk.id for f in facts)),
+    )
+
+
+SECTION_NUMBER = re.compile(r"^(?:[（(][一二三四五六七八九十\d]+[）)]|[一二三四五六七八九十]+、|第[一二三四五六七八九十\d]+章|\d+(?:\.\d+)+|\d+(?=\s))\s*")
+
+
+GENERIC_HEADINGS = {"定义", "基本要求", "概述", "要求", "内容", "说明", "总则", "附则"}
+
+
+def _leaf(chunk: Chunk) -> str:
+    """The heading a sentence sits under, with its parent where it alone says nothing
+    ("会诊制度 · 基本要求", not "基本要求")."""
+    parts = [SECTION_NUMBER.sub("", p).strip() for p in _section_parts(chunk)]
+    if len(parts) >= 2 and parts[-1] in GENERIC_HEADINGS:
+        return f"{parts[-2]} · {parts[-1]}"
+    return parts[-1] if parts else ""
+
+
+def _according(fact: Fact, name_section: bool | str = True) -> str:
+    """Guidelines differ between editions, so a question names the document it is asked
+    from; and the section, where the sentence leans on it ("常用维持剂量……" under 硝苯地平)."""
+    leaf = _leaf(fact.chunk)
+    if leaf and (name_section == "always" or (name_section and _overlap(_bigrams(leaf), _bigrams(fact.sentence)) < 0.5)):
+        return f"根据《{fact.chunk.doc.title}》“{leaf}”部分，"
+    return f"根据《{fact.chunk.doc.title}》，"
+
+
+def _explain(facts: list[Fact], source: QuizSource) -> str:
+    return "原文：" + "".join(f"“{f.sentence}”" for f in facts) + f"（出处：{source.label()}）"
+
+
+def _choices(correct: list[str], wrong: list[str], rng: random.Random, ordered: bool) -> tuple[list[str], str]:
+    options = correct + wrong
+    if ordered:  # numbers read best in order, as exam papers print them
+        options.sort(key=lambda o: float(re.match(r"\d+(?:\.\d+)?", o).group(0)))
+    else:
+        rng.shuffle(options)
+    return options, "".join(LETTERS[i] for i, o in enumerate(options) if o in correct)
+
+
+def _value_question(kind: QuestionType, corpus: Corpus, fact: Fact, rng: random.Random) -> dict | None:
+    usable = [v for v in fact.values if not (v.unit == "次" and v.num == "1")] or fact.values
+    for value in rng.sample(usable, len(usable)):
+        before, after = fact.sentence[: value.start], fact.sentence[value.end :]
+        asked = {"correct": [value.text], "keywords": [value.text], "values": [value]}
+        if kind == "fill":
+            return {"stem": f"{before}____{after}", "answer": value.num, **asked}
+        if kind == "single":
+            wrong = [with_unit(w, value.unit) for w in _value_distractors(corpus, fact, value, rng, 3)]
+            if wrong:
+                options, answer = _choices([value.text], wrong, rng, ordered=True)
+                stem = f"{before}（　）{fact.sentence[value.unit_end :]}"
+                return {"stem": stem, "options": options, "answer": answer, "distractors": wrong, **asked}
+        if kind == "judge":
+            if rng.random() < 0.5:
+                return {"stem": fact.sentence, "answer": TRUE, **asked, "values": fact.values}
+            # Only an exact value makes a false statement: "至少2次" is not false of "至少4次".
+            wrong = _value_distractors(corpus, fact, value, rng, 1) if not value.bounded else []
+            if wrong:
+                return {"stem": f"{before}{wrong[0]}{after}", "answer": FALSE, "distractors": [with_unit(wrong[0], value.unit)], **asked}
+    return None
+
+
+def _list_question(kind: QuestionType, corpus: Corpus, fact: Fact, rng: random.Random) -> dict | None:
+    stem = f"{fact.lead}{fact.verb}（　）。"
+    if kind in ("multi", "single"):
+        right = rng.sample(fact.items, min(len(fact.items), rng.choice((2, 3, 4)))) if kind == "multi" else [rng.choice(fact.items)]
+        wrong = _member_distractors(corpus, fact, rng, (len(LETTERS) if kind == "multi" else 4) - len(right))
+        if not wrong:
+            return None
+        options, answer = _choices(right, wrong, rng, ordered=False)
+        return {"stem": stem, "options": options, "answer": answer, "correct": right, "keywords": right, "distractors": wrong}
+    if kind == "judge":
+        if rng.random() < 0.5:
+            return {"stem": fact.sentence, "answer": TRUE, "correct": fact.items, "keywords": fact.items}
+        wrong = _member_distractors(corpus, fact, rng, 1)
+        if not wrong:
+            return None
+        swapped = rng.choice(fact.items)
+        return {"stem": fact.sentence.replace(swapped, wrong[0], 1), "answer": FALSE, "correct": [swapped], "keywords": [swapped],
+                "distractors": wrong}
+    return None
+
+
+def _term_question(kind: QuestionType, corpus: Corpus, fact: Fact, rng: random.Random) -> dict | None:
+    # The section would name the answer ("首诊负责制度 · 定义"): a term question does not cite it.
+    asked = {"correct": [fact.term], "keywords": [fact.term], "term": True}
+    if kind == "fill":
+        return {"stem": f"____{fact.body}", "answer": fact.term, **asked}
+    if kind == "single":
+        wrong = _term_distractors(corpus, fact, rng, 3)
+        if wrong:
+            options, answer = _choices([fact.term], wrong, rng, ordered=False)
+            return {"stem": f"（　）{fact.body}", "options": options, "answer": answer, "distractors": wrong, **asked}
+    if kind == "judge":
+        if rng.random() < 0.5:
+            return {"stem": fact.sentence, "answer": TRUE, **asked}
+        wrong = _term_distractors(corpus, fact, rng, 1)
+        if wrong:
+            return {"stem": f"{wrong[0]}{fact.body}", "answer": FALSE, "distractors": wrong, **asked}
+    return None
+
+
+def _statements_question(corpus: Corpus, fact: Fact, section: list[Fact], rng: random.Random) -> dict | None:
+    """下列表述与原文一致的是（多选）: four sentences of one section — the true ones verbatim, one or
+    two with a value changed as in a false true/false statement."""
+    members = [m for m in [fact] + [f for f in section if f is not fact] if len(m.sentence) <= MAX_OPTION_CHARS]
+    if len(members) < 4 or members[0] is not fact:
+        return None
+    chosen = [fact] + rng.sample(members[1:], 3)
+    falsifiable = [m for m in chosen if m.values]
+    rng.shuffle(falsifiable)
+    to_change = falsifiable[: rng.choice((1, 2))]
+    options, correct, wrong = [], [], []
+    for m in chosen:
+        statement = m.sentence.rstrip("。")
+        if m in to_change:
+            value = rng.choice(m.values)
+            changed = _value_distractors(corpus, m, value, rng, 1)
+            if changed:
+                statement = (m.sentence[: value.start] + changed[0] + m.sentence[value.end :]).rstrip("。")
+                wrong.append(statement)
+        if statement not in wrong:
+            correct.append(statement)
+        options.append(statement)
+    if not wrong or len(correct) < 2:
+        return None
+    rng.shuffle(options)
+    answer = "".join(LETTERS[i] for i, o in enumerate(options) if o in correct)
+    # "与原文一致" rather than "正确": a section's lines may be list members, not statements.
+    return {"stem": "下列表述与原文一致的是（　）。", "options": options, "answer": answer, "correct": correct, "keywords": correct,
+            "distractors": wrong, "values": [v for m in chosen for v in m.values], "facts": chosen}
+
+
+def _makers(fact: Fact, kind: QuestionType):
+    """The ways `fact` alone can become a question of `kind`, the most telling first."""
+    if kind == "multi":
+        return [_list_question] if fact.items else []
+    makers = []
+    if fact.term:
+        makers.append(_term_question)
+    if fact.items and kind != "fill":
+        makers.append(_list_question)
+    if fact.values:
+        makers.append(_value_question)
+    return makers
+
+
+def build_quiz(
+    assistant: Assistant, topic: str, n: int = 20, types: list[str] | None = None, seed: int = 0, categories: list[str] | None = None,
+) -> QuizBank:
+    topic = (topic or "").strip()
+    wanted: list[QuestionType] = [t for t in TYPES if t in (types or TYPES)]  # type: ignore[misc]
+    bank = QuizBank(topic=topic, covered=False, seed=seed, types=wanted or list(TYPES))
+    if not topic:
+        bank.message = texts.QUIZ_EMPTY
+        return bank
+    settings = assistant.settings
+    found = topic_passages(assistant, topic, categories, settings.quiz_passages)
+    facts, unverified = _facts(found, settings) if found else ([], 0)
+    if not any(f.values or f.items or f.term for f in facts):
+        bank.message = (texts.QUIZ_UNVERIFIED if unverified else texts.QUIZ_NOT_COVERED).format(topic=topic)
+        return bank
+    corpus = Corpus.of(found.retriever, settings.max_sentence_chars)
+    corpus.topic = _bigrams(topic)
+    rng = random.Random(seed)
+    # The seed varies which facts are asked and how, among the most relevant first.
+    pool = facts[: max(2 * n, n + 10)]
+    rng.shuffle(pool)
+    pool += facts[len(pool) :]
+    sections: dict[tuple, list[Fact]] = {}
+    for fact in facts:
+        sections.setdefault((fact.chunk.doc.source, *_section_parts(fact.chunk)), []).append(fact)
+    made: list[tuple[QuestionType, dict]] = []
+    asked: set[tuple[str, tuple[float, ...]]] = set()
+    used: set[int] = set()
+    forms: dict[str, int] = {}
+
+    def attempt(fact: Fact, capped: bool) -> dict | None:
+        # The type asked least so far comes first; a fact that cannot make it may make another.
+        counts = {kind: sum(m[0] == kind for m in made) for kind in bank.types}
+        for kind in sorted(bank.types, key=lambda k: counts[k]):
+            makers = _makers(fact, kind)
+            if kind == "multi":
+                section = [f for f in sections[(fact.chunk.doc.source, *_section_parts(fact.chunk))] if id(f) not in used]
+                makers = makers + [lambda k, c, f, r: _statements_question(c, f, section, r)]
+            for maker in makers:
+                form = "term" if maker is _term_question else "statements" if maker not in (_list_question, _value_question) else "other"
+                if capped and form != "other" and forms.get(form, 0) >= math.ceil(MAX_FORM_SHARE * n):
+                    continue
+                built = maker(kind, corpus, fact, rng)
+                if built:
+                    return {**built, "kind": kind, "form": form}
+        return None
+
+    # Two passes: the first keeps any one form (definitions, "下列说法正确的是") to its share,
+    # the second fills what is left when the topic offers nothing else.
+    for capped in (True, False):
+        for fact in pool:
+            if len(made) >= n:
+                break
+            if id(fact) in used:
+                continue
+            built = attempt(fact, capped)
+            if not built:
+                continue
+            # One measurement once: "HbA1c<7%" and "糖化血红蛋白<7.0%" in two sentences are one fact.
+            # (A count or a duration — "2周", "1次" — recurs in unrelated rules, so it may repeat.)
+            measured = {(v.unit, _numbers(v.num)) for v in built.get("values", []) if v.unit in MEASURES}
+            if measured & asked:
+                continue
+            asked |= measured
+            built.setdefault("facts", [fact])
+            used.update(id(f) for f in built["facts"])
+            made.append((built["kind"], built))
+            forms[built["form"]] = forms.get(built["form"], 0) + 1
+    if not made:
+        bank.message = texts.QUIZ_NOT_COVERED.format(topic=topic)
+        return bank
+    # Printed the way exam papers are: by type, and within a type in the documents' order.
+    made.sort(key=lambda m: (TYPES.index(m[0]), m[1]["facts"][0].rank, m[1]["facts"][0].chunk.start))
+    for number, (kind, built) in enumerate(made, start=1):
+        facts_used = built["facts"]
+        source = _source(facts_used)
+        bank.items.append(QuizItem(
+            number=number, type=kind, core=built["stem"], stem=_according(facts_used[0], "always" if built["form"] == "statements" else not built.get("term")) + built["stem"], options=built.get("options", []),
+            answer=built["answer"], correct=built["correct"], keywords=built["keywords"], distractors=built.get("distractors", []),
+            quotes=[f.sentence for f in facts_used], explanation=_explain(facts_used, source), source=source,
+        ))
+    bank.covered = True
+    if len(bank.items) < n:
+        bank.message = texts.QUIZ_FEWER.format(topic=topic, made=len(bank.items), n=n)
+    return bank

@@ -1,0 +1,44 @@
+"""The passages a training topic is taught from — shared by handouts and quiz banks.
+
+A topic is searched like a question and held to the same relevance floor, so a topic the
+base does not cover is refused rather than padded. Of the passages found, only those that
+say the topic are kept, national documents before local ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from assistant.answer.checks import relevance_floor
+from assistant.models import Chunk
+from assistant.pipeline import Assistant
+from assistant.retrieve import Query, Retriever
+
+NATIONAL = ("national_regulation", "national_guideline", "society_guideline")
+
+
+@dataclass
+class TopicPassages:
+    query: Query
+    retriever: Retriever
+    chunks: list[Chunk]  # most relevant first
+
+
+def topic_passages(assistant: Assistant, topic: str, categories: list[str] | None, top_k: int) -> TopicPassages | None:
+    """The passages about `topic`, or None when the base does not cover it."""
+    settings = assistant.settings
+    draft = assistant.draft(topic, None, categories)
+    verdict = relevance_floor(draft) if "relevance_floor" in settings.checks else None
+    if draft.best is None or (verdict is not None and not verdict.ok):
+        return None
+    retriever = draft.retriever
+    query = draft.question.query
+    hits = assistant.search(draft.question, categories, retriever=retriever, top_k=top_k)
+    # Only passages that say the topic: a neighbour that shares one word would pad the page.
+    kept = [h.chunk for h in hits if retriever.passage_coverage(query, h.chunk) >= settings.handout_coverage]
+    # Training teaches the national rules: local plans and work reports only when nothing
+    # national covers the topic (a trainer review found a county hospital's own plan and a
+    # machine-translated work report read as national rules).
+    national = [c for c in kept if c.doc.authority in NATIONAL]
+    kept = national or kept
+    return TopicPassages(query=query, retriever=retriever, chunks=kept) if kept else None
