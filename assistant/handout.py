@@ -19,6 +19,7 @@ from assistant.models import AUTHORITY_LABELS, CATEGORY_LABELS, DISCLAIMER, Chun
 from assistant.pipeline import Assistant
 from assistant.sentences import WITHHELD, answer_spans
 from assistant.textnorm import display_text
+from assistant.quiz import QUICK_REFERENCE
 from assistant.topic import topic_passages
 
 # A value a trainer teaches (not the "×100%" of a rate's formula): a number with a unit of time, pressure, glucose, dose, age or share.
@@ -26,6 +27,10 @@ KEY_NUMBER = re.compile(
     r"(?<![×*/\d.])[<>≤≥＜＞]?\s*\d+(?:\.\d+)?(?:\s*[~～\-–/]\s*\d+(?:\.\d+)?)?\s*"
     r"(?:mmHg|mmol/L|μmol/L|mg/d|mg|g/d|g|kg/m²|%|次/年|次|周|个月|月|天|日|小时|分钟|岁|年|倍)"
 )
+
+
+# A digest's remarks about itself ("本摘要……", "要点未规定……时限"): no teaching content.
+DIGEST_NOTE = re.compile(r"本摘要|本库|本身没有列出")
 
 
 class HandoutStatement(BaseModel):
@@ -84,7 +89,9 @@ def build_handout(assistant: Assistant, topic: str, categories: list[str] | None
     found = topic_passages(assistant, topic, categories, settings.handout_passages)
     if found is None:
         return Handout(topic=topic, covered=False, message=texts.HANDOUT_NOT_COVERED.format(topic=topic))
-    retriever, kept = found.retriever, found.chunks
+    # A document whose title says the whole topic is taught whole (all 18 核心制度, not the 13
+    # the search happened to rank); a handout keeps no sentence filter, so half a title is not enough.
+    retriever, kept = found.retriever, found.with_documents(1.0)
 
     by_doc: dict[str, list[Chunk]] = {}
     for chunk in kept:
@@ -110,12 +117,14 @@ def build_handout(assistant: Assistant, topic: str, categories: list[str] | None
                               authority=AUTHORITY_LABELS.get(doc.authority, ""), category=CATEGORY_LABELS.get(doc.category, ""),
                               file=doc.source)
         for chunk in chunks:
+            if QUICK_REFERENCE.search(chunk.section):
+                continue  # a digest's 速查 appendix repeats its body (the key-numbers table is the quick reference)
             statements = []
             for start, end, _ in answer_spans(chunk.text, settings.max_sentence_chars):
                 text = display_text(chunk.text[start:end]).strip()
                 key = re.sub(r"\s+", "", text)
-                if len(key) < 6 or key in seen or WITHHELD.search(text):
-                    continue  # a fragment, a repeat, or a digest's note that it withheld a figure
+                if len(key) < 6 or key in seen or WITHHELD.search(text) or DIGEST_NOTE.search(text):
+                    continue  # a fragment, a repeat, or a digest's note about itself
                 seen.add(key)
                 statements.append(HandoutStatement(text=text, source=number, unverified=texts.UNVERIFIED_MARK in text))
                 values = list(dict.fromkeys(m.group(0).strip() for m in KEY_NUMBER.finditer(text)))

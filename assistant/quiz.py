@@ -59,8 +59,18 @@ ENUMERATION = re.compile(
     r"^(?P<lead>[^：:。；]{4,80}?)(?P<verb>包括但不限于|主要包括|包括|包含|主要有|常见的?有|常用的?有|可有|分为)(?P<note>（[^）]{0,12}）)?[：:]?(?P<items>[^：:]+?)[。；]?$"
 )
 ETC = re.compile(r"等[\u4e00-\u9fff]{0,4}$")
-# A sentence that leans on the one before it cannot stand alone as a question.
+# A sentence that leans on the one before it cannot stand alone as a question: it starts
+# with a link word, or points elsewhere ("经上述处理后" — a trainer review found the 处理
+# missing from the question).
 DEPENDENT_START = re.compile(r"^(?:其中|此外|另外|上述|以上|该|此|其|同时|但|并且|并|而|如|对此|因此|这|或|及|且|和|与)")
+POINTS_ELSEWHERE = re.compile(r"上述|前述|下述|如下|下列|见上|见下|同上|前款|本条")
+# Who a question is for: village doctors and township staff. Hospital-ward procedure (IV
+# infusion rates, weight-based and peri-operative dosing) and approximate statistics ("约5%
+# 的患者") were found outside what they are examined on.
+OUT_OF_SCOPE = re.compile(r"静脉|/kg|/\(kg|麻醉|术前|术后|约\s*\d")
+# A true/false statement, or an option of "下列表述", must say something: a list member
+# ("体质指数<24.0 kg/m²") is no statement (a review found such a 判断题 undecidable).
+PREDICATE = re.compile(r"应|为|是|须|需|宜|可|建议|推荐|不得|禁|指|包括|规定|要求|进行|给予|采用|使用|分为|属于|提供|完成|到位|随访|转诊|诊断|检查|测量|监测|评估|接种|停用|管理|记录|报告|讨论")
 # A digest's quick-reference appendix ("要点速查") restates facts stated in its body.
 QUICK_REFERENCE = re.compile(r"速查")
 # Survey data ("2013年……患病率为10.4%") describes a population and a tablet's 规格 is the
@@ -68,21 +78,31 @@ QUICK_REFERENCE = re.compile(r"速查")
 SURVEY = re.compile(r"患病率|发病率|流行病学|调查|截肢率|死亡率|规格")
 # A definition: "会诊是指……". The term is asked, other defined terms are the wrong options.
 DEFINITION = re.compile(r"^(?P<term>[^，。：；、（）]{2,24}?)(?P<body>(?:是指|系指|指的是)[：:]?.{8,})$")
-# A wrong number must differ enough to be a different rule, not a rounding (67 % vs 68 %).
-MIN_DIFFERENCE = 0.15
+# A wrong number must differ enough to be a different rule, not a rounding (67 % vs 68 %);
+# at 0.15, 88 % could not be offered for a 92 % SaO2 threshold and 65 % was (trainer's eye).
+MIN_DIFFERENCE = 0.04
 # No one form fills a bank: definitions of 18 制度 would otherwise take most of a 核心制度 bank.
 MAX_FORM_SHARE = 0.35
+CAPPED_FORMS = ("term", "statements")
+MAX_DOCUMENT_SHARE = 0.4
 # A wrong number within a factor of about five of the right one (on log(1 + x)): 4 for 2 and
 # 72 for 24 are plausible, 52 for 2 is not.
 MAX_DISTANCE = math.log(5)
-# A measurement closer still: 120–180 for 140 mmHg, not 70 (a diastolic value).
+# A measurement or an age closer still: 120–180 for 140 mmHg, not 70 (a diastolic value);
+# 35–75 for 50岁, not 6～17 for 20～74岁 (trainer review).
 MAX_MEASURE_DISTANCE = math.log(1.5)
+NEAR_UNITS = MEASURES | {"岁"}
+# What a value can physically be: 每周10～14天 is no option (trainer review).
+CEILINGS = ((re.compile(r"每周\D{0,4}$"), ("天", "日"), 7), (re.compile(r"每[天日]\D{0,4}$"), ("小时",), 24),
+            (re.compile(r"每年\D{0,4}$"), ("个月",), 12), (re.compile(r""), ("%",), 100))
+# Generic words of a defined term: the rest of the term must not be in its definition, or the
+# question gives its answer away ("首诊负责制度是指：……即首诊医师……").
+TERM_GENERIC = re.compile(r"制度|管理|办法|规定|标准|现象|状态|情况")
 # An option of "下列说法正确的是" is one sentence a trainee reads in a glance.
 MAX_OPTION_CHARS = 70
 # Wrong members come from lists whose lead says something alike (a third of its bigrams, the
 # topic's own left out); at 0.15 a 高血压 bank offered "很高危4个层次" as a symptom.
 MIN_LIST_LIKENESS = 0.3
-SAME_LIST_LIKENESS = 0.5
 META = re.compile(r"本摘要|原文|未核实|核对")
 
 
@@ -105,10 +125,12 @@ class QuizSource(BaseModel):
 class QuizItem(BaseModel):
     number: int
     type: QuestionType
+    form: Literal["value", "term", "list", "statements"]  # what of the source is asked
     stem: str
     core: str  # the stem without the 根据《…》 that names its source
     options: list[str] = Field(default_factory=list)  # A–E; empty for true/false and fill-in
     answer: str  # "B", "ACD", 正确/错误, or the value that fills the blank
+    accepted: list[str] = Field(default_factory=list)  # a fill-in's other right spellings ("6" for "6.0")
     correct: list[str]  # what is right: the value, the term, or the members that are options
     keywords: list[str]  # what an answer to the question must say (the eval item's keywords)
     distractors: list[str] = Field(default_factory=list)  # the wrong options (or the changed value)
@@ -144,6 +166,12 @@ class Value:
     unit: str
     bounded: bool
     unit_end: int = 0  # where the unit ends in the sentence
+    raw: str = ""  # the number as the sentence writes it ("2~4", "1 000")
+    context: str = ""  # the words just before it ("舒张压≥"), what it measures
+
+    @property
+    def decimals(self) -> tuple[int, ...]:
+        return tuple(len(p.split(".")[1]) if "." in p else 0 for p in re.split(r"[～/]", self.num))
 
     @property
     def kind(self) -> tuple[str, str]:
@@ -152,7 +180,12 @@ class Value:
 
     @property
     def text(self) -> str:
-        return with_unit(self.num, self.unit)
+        return with_unit(self.raw or self.num, self.unit)
+
+    def like(self, num: str) -> str:
+        """Another number written the way this one is (its range sign), with the unit."""
+        sign = next((c for c in self.raw if c in "~～-–"), "～")
+        return with_unit(num.replace("～", sign), self.unit)
 
 
 def with_unit(num: str, unit: str) -> str:
@@ -163,8 +196,12 @@ def with_unit(num: str, unit: str) -> str:
 def _differs(a: str, b: str) -> bool:
     """A wrong number is a different rule, not a rounding of the right one (67 % vs 68 %)."""
     x, y = _numbers(a), _numbers(b)
-    # Every part differs: "2～3次" for "2～4次", or 150/90 for 140/90, tests a hair, not a rule.
-    return len(x) == len(y) and min(abs(p - q) / max(abs(p), abs(q), 1e-9) for p, q in zip(x, y)) >= MIN_DIFFERENCE
+    step = 10.0 ** -max(len(p.split(".")[1]) if "." in p else 0 for p in re.split(r"[～/]", b))
+    # Every part differs, by a share and by more than a last-digit step: "2～3次" for "2～4次"
+    # or 150/90 for 140/90 tests a hair, 67 % for 68 % a rounding; 88 % for 92 % SaO2 is a rule.
+    return len(x) == len(y) and all(
+        abs(p - q) / max(abs(p), abs(q), 1e-9) >= MIN_DIFFERENCE and abs(p - q) >= 2 * step for p, q in zip(x, y)
+    )
 
 
 @dataclass
@@ -192,7 +229,8 @@ def _values(sentence: str) -> list[Value]:
         bounded = bool(BOUND_BEFORE.search(sentence[: m.start()]) or BOUND_AFTER.match(sentence[m.end() :]))
         if unit == "%" and not bounded and "～" not in num:
             continue  # a target ("<7%") or a range is taught; "约5%的患者" or "增加45%" is trivia
-        out.append(Value(m.start("num"), m.end("num"), num, unit, bounded, m.end("unit")))
+        context = re.split(r"[，。；：、,;:（(]", sentence[: m.start()])[-1][-8:]
+        out.append(Value(m.start("num"), m.end("num"), num, unit, bounded, m.end("unit"), m.group("num"), context))
     return out
 
 
@@ -254,6 +292,7 @@ class Corpus:
 
     sentences: list[str]
     values: dict[tuple[str, str], dict[str, list[int]]]  # kind → number → sentences stating it
+    contexts: dict[tuple[tuple[str, str], str], set[str]]  # (kind, number) → bigrams of what it measures
     lists: list[tuple[int, str, list[str]]]  # (sentence, lead, members)
     terms: dict[str, int]  # defined term → its definition sentence
     joined: str
@@ -265,6 +304,7 @@ class Corpus:
         sentences: list[str] = []
         sources: list[str] = []
         values: dict[tuple[str, str], dict[str, list[int]]] = {}
+        contexts: dict[tuple[tuple[str, str], str], set[str]] = {}
         lists, terms = [], {}
         for chunk in retriever.chunks:
             if chunk.lang != "zh":
@@ -276,13 +316,14 @@ class Corpus:
                 sources.append(chunk.doc.source)
                 for v in _values(sentence):
                     values.setdefault(v.kind, {}).setdefault(v.num, []).append(index)
+                    contexts.setdefault((v.kind, v.num), set()).update(_bigrams(v.context))
                 enumeration = _enumeration(sentence) if not META.search(sentence) else None
                 if enumeration:
                     lists.append((index, enumeration[0], enumeration[2]))
                 definition = _definition(sentence)
                 if definition:
                     terms.setdefault(definition[0], index)
-        return cls(sentences, values, lists, terms, "\n".join(sentences), sources)
+        return cls(sentences, values, contexts, lists, terms, "\n".join(sentences), sources)
 
     def states_value(self, fact: Fact, value: Value, num: str) -> bool:
         """Does some sentence of the base give `num` for what `fact`'s sentence is about?"""
@@ -297,35 +338,23 @@ class Corpus:
         return any(member in s and _overlap(about, _bigrams(s.replace(member, ""))) >= 0.6 for s in self.sentences)
 
 
-def _taught(found: TopicPassages, settings) -> list[Chunk]:
-    """The passages found, then the rest of every document whose title says the topic (or
-    half of it: 高血压 of 高血压随访): a bank on 核心制度 asks the whole 核心制度要点, not only
-    the passages that repeat the words. Each sentence is then held to the whole topic."""
-    retriever, query = found.retriever, found.query
-    chunks = list(found.chunks)
-    seen = {c.id for c in chunks}
-    for source in dict.fromkeys(c.doc.source for c in found.chunks):
-        document = retriever.document_chunks(source)
-        title = normalize(document[0].doc.title)
-        if retriever.coverage(query, set(tokenize_normalized(title)), title) >= settings.handout_coverage:
-            chunks += [c for c in document if c.id not in seen]
-            seen.update(c.id for c in document)
-    return chunks
-
-
 def _facts(found: TopicPassages, settings) -> tuple[list[Fact], int]:
     """The sentences a question may ask, and how many on-topic sentences were left out as unverified."""
     retriever, query = found.retriever, found.query
     facts: list[Fact] = []
     unverified = 0
-    for rank, chunk in enumerate(_taught(found, settings)):
+    # Whole documents whose title says half the topic (高血压 of 高血压随访): each sentence is
+    # then held to the whole topic below.
+    for rank, chunk in enumerate(found.with_documents(settings.handout_coverage)):
         if chunk.lang != "zh":
             continue
         for start, end, _ in answer_spans(chunk.text, settings.max_sentence_chars):
             sentence = display_text(chunk.text[start:end]).strip()
             if not 10 <= len(sentence) <= 160 or WITHHELD.search(sentence):
                 continue  # a fragment, or a digest's note that it withheld a figure
-            if DEPENDENT_START.match(sentence) or sentence.endswith(("：", ":")):
+            if DEPENDENT_START.match(sentence) or POINTS_ELSEWHERE.search(sentence) or sentence.endswith(("：", ":")):
+                continue
+            if OUT_OF_SCOPE.search(sentence):
                 continue
             if QUICK_REFERENCE.search(chunk.section) or SURVEY.search(f"{chunk.section} {sentence}"):
                 continue  # a digest's quick-reference list restates its body: the same facts twice
@@ -363,19 +392,29 @@ def _facts(found: TopicPassages, settings) -> tuple[list[Fact], int]:
 # -- wrong options -----------------------------------------------------------------------------
 def _value_distractors(corpus: Corpus, fact: Fact, value: Value, rng: random.Random, want: int) -> list[str]:
     """Other numbers of the same kind from the base, nearest in size first, none true here."""
-    others: dict[tuple[float, ...], tuple[float, str]] = {}
+    others: dict[tuple[float, ...], tuple[float, float, str]] = {}
+    said = re.sub(r"\s*[~～\-–]\s*", "～", fact.sentence)  # ranges written as the corpus keys them
+    ceiling = next((top for before, units, top in CEILINGS if value.unit in units and before.search(fact.sentence[: value.start])), None)
+    about = _bigrams(value.context)
     for num in corpus.values.get(value.kind, {}):
-        if not _differs(num, value.num) or re.search(rf"(?<![\d.]){re.escape(num)}(?![\d.])", fact.sentence):
+        if not _differs(num, value.num) or re.search(rf"(?<![\d.]){re.escape(num)}(?![\d.])", said):
             continue  # the right number, a rounding of it, or another number of this sentence
+        candidate = Value(0, 0, num, value.unit, False)
+        if candidate.decimals != value.decimals or (ceiling is not None and max(_numbers(num)) > ceiling):
+            continue  # "83.88岁" among whole ages, or more days than a week has
         if corpus.states_value(fact, value, num):
             continue
         distance = abs(math.log1p(_numbers(num)[0]) - math.log1p(_numbers(value.num)[0]))
-        if distance > (MAX_MEASURE_DISTANCE if value.unit in MEASURES else MAX_DISTANCE):
+        if distance > (MAX_MEASURE_DISTANCE if value.unit in NEAR_UNITS else MAX_DISTANCE):
             continue  # "每天至少查房52次" or "收缩压≥70 mmHg" is no option anyone would weigh
-        key = _numbers(num)
-        if key not in others or len(num) < len(others[key][1]):
-            others[key] = (distance, num)  # 10 and 10.0 are one option
-    near = [num for _, num in sorted(others.values())[: want * 2]]
+        # Nearest first among numbers said of the same thing (values after "舒张压" for a
+        # 舒张压 threshold), then the rest.
+        likeness = _overlap(about, corpus.contexts.get((value.kind, num), set()))
+        others[_numbers(num)] = (-round(likeness * 4) / 4, distance, num)
+    near = [num for *_, num in sorted(others.values())[: want * 2 + 2]]
+    # Of the nearest, round numbers before odd ones, as a question writer picks them: 5 or
+    # 30 minutes for 10, not the 6 minutes some other rule happens to say.
+    near = sorted(near, key=lambda num: _numbers(value.num)[0] >= 10 and any(x % 5 for x in _numbers(num)))[: want + 1]
     return rng.sample(near, want) if len(near) >= want else []
 
 
@@ -395,8 +434,11 @@ def _member_distractors(corpus: Corpus, fact: Fact, rng: random.Random, want: in
     for similarity, index, items in ranked:
         if -similarity < MIN_LIST_LIKENESS:
             break  # members of an unrelated list (a test for a 查房 list) are no plausible option
-        if -similarity < SAME_LIST_LIKENESS and corpus.sources[index] != fact.chunk.doc.source:
-            continue  # another document's list only if it is about the same thing ("哮喘日记" for 糖尿病教育)
+        if corpus.sources[index] != fact.chunk.doc.source:
+            # Only the same document's other lists: another document's list of the same kind is
+            # about another disease, and its members may be true of this one too (糖尿病教育's
+            # 个体化治疗目标 offered as wrong for 哮喘教育).
+            continue
         for item in items:
             if item in pool or item in passage or not 0.4 * median <= len(item) <= 2.5 * median:
                 continue
@@ -481,30 +523,53 @@ def _choices(correct: list[str], wrong: list[str], rng: random.Random, ordered: 
     return options, "".join(LETTERS[i] for i, o in enumerate(options) if o in correct)
 
 
-def _value_question(kind: QuestionType, corpus: Corpus, fact: Fact, rng: random.Random) -> dict | None:
-    usable = [v for v in fact.values if not (v.unit == "次" and v.num == "1")] or fact.values
+def _said_elsewhere(fact: Fact, value: Value) -> bool:
+    """Is the asked number also written elsewhere in the sentence (舒张压≥（　）… 舒张压<90)?"""
+    rest = fact.sentence[: value.start] + " " + fact.sentence[value.end :]
+    return any(re.search(rf"(?<![\d.]){re.escape(part)}(?![\d.])", rest) for part in re.split(r"[～~/\-–]", value.raw))
+
+
+def _changeable(fact: Fact) -> list[Value]:
+    """Values a false statement may change: not one whose unit the sentence uses again, where
+    the change contradicts the rest ("每天4次……分1～2次服")."""
+    return [v for v in fact.values if sum(o.unit == v.unit for o in fact.values) == 1]
+
+
+def _value_question(kind: QuestionType, corpus: Corpus, fact: Fact, rng: random.Random, truth: bool = True) -> dict | None:
+    usable = [v for v in fact.values if not (v.unit == "次" and v.num == "1") and not _said_elsewhere(fact, v)]
+    if kind == "judge":
+        if not PREDICATE.search(fact.sentence):
+            return None
+        usable = fact.values if truth else _changeable(fact)
     for value in rng.sample(usable, len(usable)):
         before, after = fact.sentence[: value.start], fact.sentence[value.end :]
-        asked = {"correct": [value.text], "keywords": [value.text], "values": [value]}
-        if kind == "fill":
-            return {"stem": f"{before}____{after}", "answer": value.num, **asked}
+        asked = {"correct": [value.text], "keywords": [value.text], "values": [value], "form": "value"}
+        if kind == "fill":  # the unit stays in the stem: the blank takes the number
+            return {"stem": f"{before}____{after}", **asked, "answer": value.raw, "correct": [value.raw]}
         if kind == "single":
-            wrong = [with_unit(w, value.unit) for w in _value_distractors(corpus, fact, value, rng, 3)]
+            wrong = [value.like(w) for w in _value_distractors(corpus, fact, value, rng, 3)]
             if wrong:
                 options, answer = _choices([value.text], wrong, rng, ordered=True)
                 stem = f"{before}（　）{fact.sentence[value.unit_end :]}"
                 return {"stem": stem, "options": options, "answer": answer, "distractors": wrong, **asked}
         if kind == "judge":
-            if rng.random() < 0.5:
+            if truth:
                 return {"stem": fact.sentence, "answer": TRUE, **asked, "values": fact.values}
-            # Only an exact value makes a false statement: "至少2次" is not false of "至少4次".
-            wrong = _value_distractors(corpus, fact, value, rng, 1) if not value.bounded else []
+            # The named document's figure changed: "根据《…》，…每年至少2次" is false of a
+            # document that says 4次, whatever 至少 allows.
+            wrong = _value_distractors(corpus, fact, value, rng, 1)
             if wrong:
-                return {"stem": f"{before}{wrong[0]}{after}", "answer": FALSE, "distractors": [with_unit(wrong[0], value.unit)], **asked}
+                changed = value.like(wrong[0])[: -len(value.unit)].rstrip()
+                return {"stem": f"{before}{changed}{after}", "answer": FALSE, "distractors": [value.like(wrong[0])], **asked}
     return None
 
 
-def _list_question(kind: QuestionType, corpus: Corpus, fact: Fact, rng: random.Random) -> dict | None:
+def _list_question(kind: QuestionType, corpus: Corpus, fact: Fact, rng: random.Random, truth: bool = True) -> dict | None:
+    built = _list_member_question(kind, corpus, fact, rng, truth)
+    return {**built, "form": "list"} if built else None
+
+
+def _list_member_question(kind: QuestionType, corpus: Corpus, fact: Fact, rng: random.Random, truth: bool) -> dict | None:
     stem = f"{fact.lead}{fact.verb}（　）。"
     if kind in ("multi", "single"):
         right = rng.sample(fact.items, min(len(fact.items), rng.choice((2, 3, 4)))) if kind == "multi" else [rng.choice(fact.items)]
@@ -514,7 +579,7 @@ def _list_question(kind: QuestionType, corpus: Corpus, fact: Fact, rng: random.R
         options, answer = _choices(right, wrong, rng, ordered=False)
         return {"stem": stem, "options": options, "answer": answer, "correct": right, "keywords": right, "distractors": wrong}
     if kind == "judge":
-        if rng.random() < 0.5:
+        if truth:
             return {"stem": fact.sentence, "answer": TRUE, "correct": fact.items, "keywords": fact.items}
         wrong = _member_distractors(corpus, fact, rng, 1)
         if not wrong:
@@ -525,9 +590,20 @@ def _list_question(kind: QuestionType, corpus: Corpus, fact: Fact, rng: random.R
     return None
 
 
-def _term_question(kind: QuestionType, corpus: Corpus, fact: Fact, rng: random.Random) -> dict | None:
+def _gives_away(fact: Fact) -> bool:
+    """Does the definition say its own term ("值班和交接班制度是指：……通过值班和交接班机制……")?"""
+    core = TERM_GENERIC.sub("", fact.term)
+    grams = {core[i : i + 2] for i in range(len(core) - 1)}
+    return any(g in fact.body for g in grams)
+
+
+def _term_question(kind: QuestionType, corpus: Corpus, fact: Fact, rng: random.Random, truth: bool = True) -> dict | None:
     # The section would name the answer ("首诊负责制度 · 定义"): a term question does not cite it.
-    asked = {"correct": [fact.term], "keywords": [fact.term], "term": True}
+    asked = {"correct": [fact.term], "keywords": [fact.term], "form": "term"}
+    if _gives_away(fact) or kind == "judge":
+        # A swapped term is a false statement anyone spots (a review found four of five
+        # 判断题 of a bank made so); a true definition tests nothing.
+        return None
     if kind == "fill":
         return {"stem": f"____{fact.body}", "answer": fact.term, **asked}
     if kind == "single":
@@ -535,33 +611,40 @@ def _term_question(kind: QuestionType, corpus: Corpus, fact: Fact, rng: random.R
         if wrong:
             options, answer = _choices([fact.term], wrong, rng, ordered=False)
             return {"stem": f"（　）{fact.body}", "options": options, "answer": answer, "distractors": wrong, **asked}
-    if kind == "judge":
-        if rng.random() < 0.5:
-            return {"stem": fact.sentence, "answer": TRUE, **asked}
-        wrong = _term_distractors(corpus, fact, rng, 1)
-        if wrong:
-            return {"stem": f"{wrong[0]}{fact.body}", "answer": FALSE, "distractors": wrong, **asked}
     return None
+
+
+def _also_right(answer: str) -> list[str]:
+    """Spellings of a fill-in answer a marker must accept too: "6" for "6.0", "首诊负责" for
+    "首诊负责制度" (a review found exam systems would mark them wrong)."""
+    out = []
+    if re.fullmatch(r"\d+\.0", answer):
+        out.append(answer[:-2])
+    if answer.endswith("制度") and len(answer) > 4:
+        out.append(answer[:-2])
+    return out
 
 
 def _statements_question(corpus: Corpus, fact: Fact, section: list[Fact], rng: random.Random) -> dict | None:
     """下列表述与原文一致的是（多选）: four sentences of one section — the true ones verbatim, one or
     two with a value changed as in a false true/false statement."""
-    members = [m for m in [fact] + [f for f in section if f is not fact] if len(m.sentence) <= MAX_OPTION_CHARS]
+    members = [m for m in [fact] + [f for f in section if f is not fact]
+               if len(m.sentence) <= MAX_OPTION_CHARS and PREDICATE.search(m.sentence)]
     if len(members) < 4 or members[0] is not fact:
         return None
     chosen = [fact] + rng.sample(members[1:], 3)
-    falsifiable = [m for m in chosen if m.values]
+    falsifiable = [m for m in chosen if _changeable(m)]
     rng.shuffle(falsifiable)
     to_change = falsifiable[: rng.choice((1, 2))]
     options, correct, wrong = [], [], []
     for m in chosen:
         statement = m.sentence.rstrip("。")
         if m in to_change:
-            value = rng.choice(m.values)
+            value = rng.choice(_changeable(m))
             changed = _value_distractors(corpus, m, value, rng, 1)
             if changed:
-                statement = (m.sentence[: value.start] + changed[0] + m.sentence[value.end :]).rstrip("。")
+                number = value.like(changed[0])[: -len(value.unit)].rstrip()
+                statement = (m.sentence[: value.start] + number + m.sentence[value.end :]).rstrip("。")
                 wrong.append(statement)
         if statement not in wrong:
             correct.append(statement)
@@ -572,7 +655,7 @@ def _statements_question(corpus: Corpus, fact: Fact, section: list[Fact], rng: r
     answer = "".join(LETTERS[i] for i, o in enumerate(options) if o in correct)
     # "与原文一致" rather than "正确": a section's lines may be list members, not statements.
     return {"stem": "下列表述与原文一致的是（　）。", "options": options, "answer": answer, "correct": correct, "keywords": correct,
-            "distractors": wrong, "values": [v for m in chosen for v in m.values], "facts": chosen}
+            "distractors": wrong, "values": [v for m in chosen for v in m.values], "facts": chosen, "form": "statements"}
 
 
 def _makers(fact: Fact, kind: QuestionType):
@@ -617,23 +700,32 @@ def build_quiz(
     made: list[tuple[QuestionType, dict]] = []
     asked: set[tuple[str, tuple[float, ...]]] = set()
     used: set[int] = set()
+    asked_sections: set[tuple] = set()
     forms: dict[str, int] = {}
 
     def attempt(fact: Fact, capped: bool) -> dict | None:
+        key = (fact.chunk.doc.source, *_section_parts(fact.chunk))
+        if capped and key in asked_sections:
+            return None  # one question per section first: two from one paragraph prompt each other
+        if capped and sum(m[1]["facts"][0].chunk.doc.source == key[0] for m in made) >= math.ceil(MAX_DOCUMENT_SHARE * n):
+            return None  # and no one document fills the bank (a drug guideline's doses took half of 高血压)
         # The type asked least so far comes first; a fact that cannot make it may make another.
         counts = {kind: sum(m[0] == kind for m in made) for kind in bank.types}
+        # True and false statements in turn, so neither answer can be guessed from the rest.
+        trues = sum(m[1]["answer"] == TRUE for m in made if m[0] == "judge")
+        falses = counts.get("judge", 0) - trues
+        truth = trues < falses or (trues == falses and rng.random() < 0.5)
         for kind in sorted(bank.types, key=lambda k: counts[k]):
             makers = _makers(fact, kind)
             if kind == "multi":
-                section = [f for f in sections[(fact.chunk.doc.source, *_section_parts(fact.chunk))] if id(f) not in used]
-                makers = makers + [lambda k, c, f, r: _statements_question(c, f, section, r)]
+                section = [f for f in sections[key] if id(f) not in used]
+                makers = makers + [lambda k, c, f, r, truth=True: _statements_question(c, f, section, r)]
             for maker in makers:
-                form = "term" if maker is _term_question else "statements" if maker not in (_list_question, _value_question) else "other"
-                if capped and form != "other" and forms.get(form, 0) >= math.ceil(MAX_FORM_SHARE * n):
+                built = maker(kind, corpus, fact, rng, truth)
+                if built and capped and built["form"] in CAPPED_FORMS and forms.get(built["form"], 0) >= math.ceil(MAX_FORM_SHARE * n):
                     continue
-                built = maker(kind, corpus, fact, rng)
                 if built:
-                    return {**built, "kind": kind, "form": form}
+                    return {**built, "kind": kind}
         return None
 
     # Two passes: the first keeps any one form (definitions, "下列说法正确的是") to its share,
@@ -655,6 +747,7 @@ def build_quiz(
             asked |= measured
             built.setdefault("facts", [fact])
             used.update(id(f) for f in built["facts"])
+            asked_sections.add((fact.chunk.doc.source, *_section_parts(fact.chunk)))
             made.append((built["kind"], built))
             forms[built["form"]] = forms.get(built["form"], 0) + 1
     if not made:
@@ -666,8 +759,8 @@ def build_quiz(
         facts_used = built["facts"]
         source = _source(facts_used)
         bank.items.append(QuizItem(
-            number=number, type=kind, core=built["stem"], stem=_according(facts_used[0], "always" if built["form"] == "statements" else not built.get("term")) + built["stem"], options=built.get("options", []),
-            answer=built["answer"], correct=built["correct"], keywords=built["keywords"], distractors=built.get("distractors", []),
+            number=number, type=kind, form=built["form"], core=built["stem"], stem=_according(facts_used[0], "always" if built["form"] == "statements" else built["form"] != "term") + built["stem"], options=built.get("options", []),
+            answer=built["answer"], accepted=_also_right(built["answer"]) if kind == "fill" else [], correct=built["correct"], keywords=built["keywords"], distractors=built.get("distractors", []),
             quotes=[f.sentence for f in facts_used], explanation=_explain(facts_used, source), source=source,
         ))
     bank.covered = True

@@ -13,6 +13,8 @@ from assistant.answer.checks import relevance_floor
 from assistant.models import Chunk
 from assistant.pipeline import Assistant
 from assistant.retrieve import Query, Retriever
+from assistant.textnorm import normalize
+from assistant.tokenize import tokenize_normalized
 
 NATIONAL = ("national_regulation", "national_guideline", "society_guideline")
 
@@ -22,6 +24,20 @@ class TopicPassages:
     query: Query
     retriever: Retriever
     chunks: list[Chunk]  # most relevant first
+
+    def with_documents(self, title_coverage: float) -> list[Chunk]:
+        """The passages found, then the rest of every document whose title says the topic (at
+        least `title_coverage` of it): material on 核心制度 teaches the whole 核心制度要点, not
+        only the passages that repeat the words."""
+        chunks = list(self.chunks)
+        seen = {c.id for c in chunks}
+        for source in dict.fromkeys(c.doc.source for c in self.chunks):
+            document = self.retriever.document_chunks(source)
+            title = normalize(document[0].doc.title)
+            if self.retriever.coverage(self.query, set(tokenize_normalized(title)), title) >= title_coverage:
+                chunks += [c for c in document if c.id not in seen]
+                seen.update(c.id for c in document)
+        return chunks
 
 
 def topic_passages(assistant: Assistant, topic: str, categories: list[str] | None, top_k: int) -> TopicPassages | None:

@@ -340,6 +340,38 @@ def test_trainer_makes_a_handout_and_downloads_it(page):
     page.get_by_role("tab", name="问答").click()
 
 
+@pytest.mark.browser
+def test_trainer_makes_a_quiz_bank_and_downloads_it(page, tmp_path):
+    from openpyxl import load_workbook
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="培训材料").click()
+    page.locator("#zy-quiz-topic textarea").fill("高血压")
+    page.locator("#zy-quiz-count input").fill("2")
+    page.get_by_role("button", name="生成题库").click()
+    preview = page.locator("#zy-quiz-preview")
+    expect(preview).to_contain_text("高血压 · 练习题", timeout=60_000)
+    expect(preview.locator(".zy-quiz-item")).to_have_count(2)
+    expect(preview).to_contain_text("仅供参考，不替代临床判断")
+    link = page.locator("#zy-quiz-file a[download]").first
+    expect(link).to_have_attribute("download", "高血压-题库.xlsx")
+    with page.expect_download() as download:
+        link.click()
+    download.value.save_as(tmp_path / "bank.xlsx")
+    rows = list(load_workbook(tmp_path / "bank.xlsx")["题库"].iter_rows(values_only=True))
+    assert rows[0][:3] == ("题型", "题干", "选项A") and len(rows) == 3
+    # No type ticked, and a topic the base does not hold: a message, no file.
+    for box in page.locator("#zy-quiz-types input[type=checkbox]").all():
+        box.uncheck()
+    page.get_by_role("button", name="生成题库").click()
+    expect(preview).to_contain_text("请至少选择一种题型")
+    page.locator("#zy-quiz-types input[type=checkbox]").first.check()
+    page.locator("#zy-quiz-topic textarea").fill("火锅底料怎么炒")
+    page.get_by_role("button", name="生成题库").click()
+    expect(preview).to_contain_text("无法生成题库")
+    page.get_by_role("tab", name="问答").click()
+
+
 NEW_DOC = """# 村卫生室冷链管理（测试文件）
 疫苗冷藏箱温度每天上午、下午各记录一次，温度应保持在2～8℃。
 <script>alert("x")</script>

@@ -127,6 +127,7 @@ footer { display: none !important; }
 .zy-kb-problem { color: #991b1b; }
 .zy-kb-verdict { font-weight: 600; }
 .zy-handout { font-size: 16px; line-height: 1.7; max-height: 70vh; overflow-y: auto; padding: 0 8px; }
+.zy-quiz-item { margin-bottom: 10px; } .zy-quiz-option { padding-left: 1.5em; }
 .zy-handout table { border-collapse: collapse; } .zy-handout th, .zy-handout td { border: 1px solid var(--border-color-primary); padding: 2px 6px; }
 .zy-feedback { margin-top: 8px; display: flex; flex-wrap: wrap; gap: 6px; align-items: center; font-size: 15px; }
 .zy-fb { border: 1px solid var(--border-color-primary); border-radius: 6px; padding: 2px 10px; background: var(--background-fill-secondary); cursor: pointer; }
@@ -291,6 +292,7 @@ def build_app(
 
         # Handouts for trainers (issue 14): a topic in, a cited handout to read and download.
         with gr.Tab(texts.HANDOUT_TAB, elem_id="zy-handout-tab"):
+            gr.Markdown(texts.HANDOUT_HEADING)
             with gr.Row():
                 handout_topic = gr.Textbox(label=texts.HANDOUT_TOPIC_LABEL, placeholder=texts.HANDOUT_TOPIC_PLACEHOLDER,
                                            elem_id="zy-handout-topic", scale=4)
@@ -299,6 +301,23 @@ def build_app(
                 handout_button = gr.Button(texts.HANDOUT_BUTTON, variant="primary", elem_id="zy-handout-make", scale=1)
             handout_file = gr.File(label=texts.HANDOUT_DOWNLOAD, interactive=False, elem_id="zy-handout-file")
             handout_preview = gr.HTML("", elem_id="zy-handout-preview")
+            # Quiz banks: the same topic box idea, plus how many questions, which types, a seed.
+            gr.Markdown(texts.QUIZ_HEADING)
+            with gr.Row():
+                quiz_topic = gr.Textbox(label=texts.QUIZ_TOPIC_LABEL, placeholder=texts.QUIZ_TOPIC_PLACEHOLDER,
+                                        elem_id="zy-quiz-topic", scale=3)
+                quiz_count = gr.Number(value=20, minimum=1, maximum=100, precision=0, label=texts.QUIZ_COUNT_LABEL,
+                                       elem_id="zy-quiz-count", scale=1, min_width=90)
+                quiz_seed = gr.Number(value=0, minimum=0, precision=0, label=texts.QUIZ_SEED_LABEL, elem_id="zy-quiz-seed",
+                                      scale=1, min_width=90)
+            with gr.Row():
+                quiz_types = gr.CheckboxGroup(choices=texts.QUIZ_TYPE_CHOICES, value=[v for _, v in texts.QUIZ_TYPE_CHOICES],
+                                              label=texts.QUIZ_TYPES_LABEL, elem_id="zy-quiz-types", scale=3)
+                quiz_format = gr.Radio(choices=texts.QUIZ_FORMAT_CHOICES, value=".xlsx", label=texts.QUIZ_FORMAT_LABEL,
+                                       elem_id="zy-quiz-format", scale=3)
+                quiz_button = gr.Button(texts.QUIZ_BUTTON, variant="primary", elem_id="zy-quiz-make", scale=1)
+            quiz_file = gr.File(label=texts.QUIZ_DOWNLOAD, interactive=False, elem_id="zy-quiz-file")
+            quiz_preview = gr.HTML("", elem_id="zy-quiz-preview")
 
         def make_handout(topic: str, suffix: str):
             import tempfile
@@ -321,6 +340,31 @@ def build_app(
                              concurrency_id="ask")
         handout_topic.submit(make_handout, inputs=[handout_topic, handout_format], outputs=[handout_file, handout_preview],
                              concurrency_id="ask")
+
+        def make_quiz(topic: str, count, types: list[str], seed, suffix: str):
+            import tempfile
+
+            from assistant.quiz import build_quiz
+            from ui.quiz_export import html_body, write
+
+            if not types:
+                return None, render.render_status(texts.QUIZ_NO_TYPES, "missing")
+            # A cleared number box arrives as None; out-of-range values are held to the range.
+            n = min(max(int(count or 20), 1), 100)
+            try:
+                bank = build_quiz(assistant, topic, n, types, int(seed or 0))
+            except IndexMissing:
+                return None, render.render_status(texts.INDEX_MISSING, "missing")
+            if not bank.covered:
+                return None, render.render_status(bank.message, "missing")
+            name = safe_name(bank.topic)[:40] or "quiz"
+            path = Path(tempfile.mkdtemp(prefix="zhiyi-quiz-")) / f"{name}-题库{suffix if suffix in ('.xlsx', '.docx', '.json') else '.xlsx'}"
+            write(bank, path)
+            return str(path), f'<div class="zy-handout">{html_body(bank)}</div>'
+
+        quiz_inputs = [quiz_topic, quiz_count, quiz_types, quiz_seed, quiz_format]
+        quiz_button.click(make_quiz, inputs=quiz_inputs, outputs=[quiz_file, quiz_preview], concurrency_id="ask")
+        quiz_topic.submit(make_quiz, inputs=quiz_inputs, outputs=[quiz_file, quiz_preview], concurrency_id="ask")
 
         # Knowledge-base page: shown to admins only (see is_admin), and every handler
         # checks the role again, since a hidden tab is no protection by itself.

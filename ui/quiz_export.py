@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+from html import escape
 from pathlib import Path
 
 from assistant import texts
@@ -25,6 +26,10 @@ def _by_type(bank: QuizBank) -> list[tuple[str, list[QuizItem]]]:
     return [(label, items) for label, items in groups if items]
 
 
+def _answer(item: QuizItem) -> str:
+    return item.answer + (f"（也可答：{'、'.join(item.accepted)}）" if item.accepted else "")
+
+
 def _options(item: QuizItem) -> list[str]:
     return [f"{letter}. {option}" for letter, option in zip(LETTERS, item.options)]
 
@@ -38,9 +43,26 @@ def to_markdown(bank: QuizBank) -> str:
         for item in items:
             lines.append(f"{item.number}. {item.stem}")
             lines += [f"   - {o}" for o in _options(item)]
-            lines += [f"   - **答案**：{item.answer}", f"   - **解析**：{item.explanation}", ""]
+            lines += [f"   - **答案**：{_answer(item)}", f"   - **解析**：{item.explanation}", ""]
     lines += [f"**{bank.disclaimer}**", ""]
     return "\n".join(lines)
+
+
+def html_body(bank: QuizBank) -> str:
+    """The bank for reading in the page: questions by type, each answer folded under its question."""
+    out = [f"<h1>{escape(_title(bank))}</h1>", f'<p class="intro">{escape(texts.QUIZ_INTRO)}</p>']
+    if bank.message:
+        out.append(f"<p><strong>{escape(bank.message)}</strong></p>")
+    for number, (label, items) in enumerate(_by_type(bank)):
+        out.append(f"<h2>{SECTION_NUMBERS[number]}、{escape(label)}</h2>")
+        for item in items:
+            out.append(f'<div class="zy-quiz-item"><p>{item.number}. {escape(item.stem)}</p>')
+            if item.options:
+                # Letters written out: the page's own list styles would number them 1, 2, 3.
+                out += [f'<div class="zy-quiz-option">{escape(o)}</div>' for o in _options(item)]
+            out.append(f"<details><summary>答案：{escape(_answer(item))}</summary><p>{escape(item.explanation)}</p></details></div>")
+    out.append(f'<p class="disclaimer"><strong>{escape(bank.disclaimer)}</strong></p>')
+    return "\n".join(out)
 
 
 def eval_items(bank: QuizBank) -> list[dict]:
@@ -74,7 +96,9 @@ def to_xlsx(bank: QuizBank, path: Path) -> None:
     sheet.append(COLUMNS)
     for item in bank.items:
         options = (item.options + [""] * len(LETTERS))[: len(LETTERS)]
-        sheet.append([TYPE_LABELS[item.type], item.stem, *options, item.answer, item.explanation, item.source.label()])
+        # The 答案 cell holds one answer, as importers expect; other accepted spellings go to 解析.
+        explanation = (f"也可答：{'、'.join(item.accepted)}。" if item.accepted else "") + item.explanation
+        sheet.append([TYPE_LABELS[item.type], item.stem, *options, item.answer, explanation, item.source.label()])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     widths = {"A": 8, "B": 60, "C": 22, "D": 22, "E": 22, "F": 22, "G": 22, "H": 10, "I": 60, "J": 36}
@@ -113,7 +137,7 @@ def to_docx(bank: QuizBank, path: Path) -> None:
         doc.add_heading(f"{SECTION_NUMBERS[number]}、{label}", level=2)
         for item in items:
             paragraph = doc.add_paragraph()
-            paragraph.add_run(f"{item.number}. 答案：{item.answer}").bold = True
+            paragraph.add_run(f"{item.number}. 答案：{_answer(item)}").bold = True
             doc.add_paragraph(f"解析：{item.explanation}")
     doc.add_paragraph().add_run(bank.disclaimer).bold = True
     doc.save(str(path))
