@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import math
 from html import escape
 from pathlib import Path
 
@@ -107,7 +108,16 @@ def to_xlsx(bank: QuizBank, path: Path) -> None:
     for row in sheet.iter_rows(min_row=2):
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
+        # Row heights from the wrapped text (a Han character is two width units): spreadsheet
+        # programs do not grow a row written by openpyxl, so long stems would print cut off.
+        lines = max(math.ceil(sum(2 if ord(ch) > 0x2E80 else 1 for ch in str(c.value or "")) / widths[c.column_letter]) for c in row)
+        sheet.row_dimensions[row[0].row].height = 15 * max(lines, 1)
     sheet.freeze_panes = "A2"
+    # Printed: landscape, one page wide, the header on every page.
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = "1:1"
     # A second sheet says where the bank came from; import tools read the first.
     about = book.create_sheet("说明")
     for row in (["主题", bank.topic], ["题目数", len(bank.items)], ["随机种子", bank.seed], ["说明", texts.QUIZ_INTRO],
