@@ -46,7 +46,7 @@ TRUE, FALSE = "正确", "错误"
 # A value a question can ask: a number (or range, or systolic/diastolic pair) with a unit a
 # trainer teaches. Not a list number, an ordinal (第3次) or part of a formula (×100%).
 VALUE = re.compile(
-    r"(?<![×*/\d.第A-Za-z])(?P<num>\d+(?:\.\d+)?(?:\s*(?P<sep>[~～\-–/])\s*\d+(?:\.\d+)?)?)\s*"
+    r"(?<![×*/\d.第A-Za-z])(?<!\d )(?<!\d\u00a0)(?P<num>\d+(?:\.\d+)?(?:\s*(?P<sep>[~～\-–/])\s*\d+(?:\.\d+)?)?)\s*"
     r"(?P<unit>mmHg|mmol/L|μmol/L|mg/d|mg|g/d|kg/m²|g|%|次/年|次|周|个月|天|日|小时|分钟|岁|年|倍)(?![A-Za-z/])"
 )
 # Units of measurement: the same number in one of these is the same fact wherever it is said.
@@ -92,18 +92,28 @@ MAX_DISTANCE = math.log(5)
 # 35–75 for 50岁, not 6～17 for 20～74岁 (trainer review).
 MAX_MEASURE_DISTANCE = math.log(1.5)
 NEAR_UNITS = MEASURES | {"岁"}
+# A wrong measurement is one the base says of a like quantity (a quarter of the bigrams of the
+# words before it): total cholesterol's 5.2 is no option for a fasting-glucose threshold.
+MIN_CONTEXT_LIKENESS = 0.25
+# A blood-pressure pair closer yet: 180/110 is no target for 130/80 (trainer review).
+MAX_PAIR_DISTANCE = math.log(1.3)
 # What a value can physically be: 每周10～14天 is no option (trainer review).
 CEILINGS = ((re.compile(r"每周\D{0,4}$"), ("天", "日"), 7), (re.compile(r"每[天日]\D{0,4}$"), ("小时",), 24),
-            (re.compile(r"每年\D{0,4}$"), ("个月",), 12), (re.compile(r""), ("%",), 100))
+            (re.compile(r"每年\D{0,4}$"), ("个月",), 12), (re.compile(r""), ("%",), 99.9))
 # Generic words of a defined term: the rest of the term must not be in its definition, or the
 # question gives its answer away ("首诊负责制度是指：……即首诊医师……").
 TERM_GENERIC = re.compile(r"制度|管理|办法|规定|标准|现象|状态|情况")
+# A question is one sentence a trainee reads through once (a review found 160-character stems
+# too long to use).
+MAX_SENTENCE_CHARS = 110
 # An option of "下列说法正确的是" is one sentence a trainee reads in a glance.
 MAX_OPTION_CHARS = 70
 # Wrong members come from lists whose lead says something alike (a third of its bigrams, the
 # topic's own left out); at 0.15 a 高血压 bank offered "很高危4个层次" as a symptom.
 MIN_LIST_LIKENESS = 0.3
-META = re.compile(r"本摘要|原文|未核实|核对")
+# Not checked against the original, contested (a reviewer's flag recorded in the digest), or a
+# digest's note about itself: nothing to examine anyone on.
+META = re.compile(r"本摘要|原文|未核实|有争议|核对")
 
 
 # -- what a bank is ---------------------------------------------------------------------------
@@ -350,7 +360,7 @@ def _facts(found: TopicPassages, settings) -> tuple[list[Fact], int]:
             continue
         for start, end, _ in answer_spans(chunk.text, settings.max_sentence_chars):
             sentence = display_text(chunk.text[start:end]).strip()
-            if not 10 <= len(sentence) <= 160 or WITHHELD.search(sentence):
+            if not 10 <= len(sentence) <= MAX_SENTENCE_CHARS or WITHHELD.search(sentence):
                 continue  # a fragment, or a digest's note that it withheld a figure
             if DEPENDENT_START.match(sentence) or POINTS_ELSEWHERE.search(sentence) or sentence.endswith(("：", ":")):
                 continue
@@ -402,14 +412,19 @@ def _value_distractors(corpus: Corpus, fact: Fact, value: Value, rng: random.Ran
         candidate = Value(0, 0, num, value.unit, False)
         if candidate.decimals != value.decimals or (ceiling is not None and max(_numbers(num)) > ceiling):
             continue  # "83.88岁" among whole ages, or more days than a week has
+        if value.kind[1] == "range" and not (max(_numbers(num)) < min(_numbers(value.num)) or min(_numbers(num)) > max(_numbers(value.num))):
+            continue  # "3～5天" for "5～7天" overlaps the right range: partly right
         if corpus.states_value(fact, value, num):
             continue
         distance = abs(math.log1p(_numbers(num)[0]) - math.log1p(_numbers(value.num)[0]))
-        if distance > (MAX_MEASURE_DISTANCE if value.unit in NEAR_UNITS else MAX_DISTANCE):
+        limit = MAX_PAIR_DISTANCE if value.kind[1] == "pair" else MAX_MEASURE_DISTANCE if value.unit in NEAR_UNITS else MAX_DISTANCE
+        if distance > limit:
             continue  # "每天至少查房52次" or "收缩压≥70 mmHg" is no option anyone would weigh
         # Nearest first among numbers said of the same thing (values after "舒张压" for a
         # 舒张压 threshold), then the rest.
         likeness = _overlap(about, corpus.contexts.get((value.kind, num), set()))
+        if value.unit in MEASURES and likeness < MIN_CONTEXT_LIKENESS:
+            continue  # a measurement offered must be one said of a like quantity: no 130 for a 舒张压
         others[_numbers(num)] = (-round(likeness * 4) / 4, distance, num)
     near = [num for *_, num in sorted(others.values())[: want * 2 + 2]]
     # Of the nearest, round numbers before odd ones, as a question writer picks them: 5 or
@@ -461,6 +476,8 @@ def _term_distractors(corpus: Corpus, fact: Fact, rng: random.Random, want: int)
     for term, index in corpus.terms.items():
         if term == fact.term or term in fact.sentence or fact.term in term or term in fact.term:
             continue
+        if term.endswith("制度") != fact.term.endswith("制度"):
+            continue  # one option "会诊" among "……制度" gives itself away
         if _overlap(grams, _bigrams(term)) >= 0.8 or corpus.sentences[index] == fact.sentence:
             continue
         candidates.append((-_overlap(grams, _bigrams(term)), index, term))
@@ -530,9 +547,11 @@ def _said_elsewhere(fact: Fact, value: Value) -> bool:
 
 
 def _changeable(fact: Fact) -> list[Value]:
-    """Values a false statement may change: not one whose unit the sentence uses again, where
-    the change contradicts the rest ("每天4次……分1～2次服")."""
-    return [v for v in fact.values if sum(o.unit == v.unit for o in fact.values) == 1]
+    """Values a false statement may change: an exact one — a bound changed may still be true
+    ("通常<30岁" made "<35岁", "≥65岁接种" made "≥70岁": a review judged both literally true);
+    not a lone 1 ("每月随诊1次" made "3次" reads absurd); not one whose unit the sentence uses
+    again, where the change contradicts the rest ("每天4次……分1～2次服")."""
+    return [v for v in fact.values if not v.bounded and v.num != "1" and sum(o.unit == v.unit for o in fact.values) == 1]
 
 
 def _value_question(kind: QuestionType, corpus: Corpus, fact: Fact, rng: random.Random, truth: bool = True) -> dict | None:
@@ -555,8 +574,6 @@ def _value_question(kind: QuestionType, corpus: Corpus, fact: Fact, rng: random.
         if kind == "judge":
             if truth:
                 return {"stem": fact.sentence, "answer": TRUE, **asked, "values": fact.values}
-            # The named document's figure changed: "根据《…》，…每年至少2次" is false of a
-            # document that says 4次, whatever 至少 allows.
             wrong = _value_distractors(corpus, fact, value, rng, 1)
             if wrong:
                 changed = value.like(wrong[0])[: -len(value.unit)].rstrip()
@@ -620,13 +637,16 @@ def _also_right(answer: str) -> list[str]:
     out = []
     if re.fullmatch(r"\d+\.0", answer):
         out.append(answer[:-2])
+    if re.fullmatch(r"[\d.]+\s*[~～\-–]\s*[\d.]+", answer):  # a range, however its dash is typed
+        low, high = re.split(r"\s*[~～\-–]\s*", answer)
+        out += [f"{low}{dash}{high}" for dash in ("～", "~", "-", "—") if f"{low}{dash}{high}" != answer]
     if answer.endswith("制度") and len(answer) > 4:
         out.append(answer[:-2])
     return out
 
 
 def _statements_question(corpus: Corpus, fact: Fact, section: list[Fact], rng: random.Random) -> dict | None:
-    """下列表述与原文一致的是（多选）: four sentences of one section — the true ones verbatim, one or
+    """下列说法正确的是（多选）: four sentences of one section — the true ones verbatim, one or
     two with a value changed as in a false true/false statement."""
     members = [m for m in [fact] + [f for f in section if f is not fact]
                if len(m.sentence) <= MAX_OPTION_CHARS and PREDICATE.search(m.sentence)]
@@ -653,8 +673,7 @@ def _statements_question(corpus: Corpus, fact: Fact, section: list[Fact], rng: r
         return None
     rng.shuffle(options)
     answer = "".join(LETTERS[i] for i, o in enumerate(options) if o in correct)
-    # "与原文一致" rather than "正确": a section's lines may be list members, not statements.
-    return {"stem": "下列表述与原文一致的是（　）。", "options": options, "answer": answer, "correct": correct, "keywords": correct,
+    return {"stem": "下列说法正确的是（　）。", "options": options, "answer": answer, "correct": correct, "keywords": correct,
             "distractors": wrong, "values": [v for m in chosen for v in m.values], "facts": chosen, "form": "statements"}
 
 
