@@ -75,7 +75,7 @@ PREDICATE = re.compile(r"应|为|是|须|需|宜|可|建议|推荐|不得|禁|�
 QUICK_REFERENCE = re.compile(r"速查")
 # Survey data ("2013年……患病率为10.4%") describes a population and a tablet's 规格 is the
 # pharmacy's business: neither is a rule a village doctor is examined on.
-SURVEY = re.compile(r"患病率|发病率|流行病学|调查|截肢率|死亡率|规格")
+SURVEY = re.compile(r"患病率|发病率|流行病学|调查|截肢率|死亡率|规格|我国")
 # A definition: "会诊是指……". The term is asked, other defined terms are the wrong options.
 DEFINITION = re.compile(r"^(?P<term>[^，。：；、（）]{2,24}?)(?P<body>(?:是指|系指|指的是)[：:]?.{8,})$")
 # A wrong number must differ enough to be a different rule, not a rounding (67 % vs 68 %);
@@ -402,7 +402,7 @@ def _facts(found: TopicPassages, settings) -> tuple[list[Fact], int]:
 # -- wrong options -----------------------------------------------------------------------------
 def _value_distractors(corpus: Corpus, fact: Fact, value: Value, rng: random.Random, want: int) -> list[str]:
     """Other numbers of the same kind from the base, nearest in size first, none true here."""
-    others: dict[tuple[float, ...], tuple[float, float, str]] = {}
+    others: dict[tuple[float, ...], tuple[float, bool, float, str]] = {}
     said = re.sub(r"\s*[~～\-–]\s*", "～", fact.sentence)  # ranges written as the corpus keys them
     ceiling = next((top for before, units, top in CEILINGS if value.unit in units and before.search(fact.sentence[: value.start])), None)
     about = _bigrams(value.context)
@@ -425,11 +425,14 @@ def _value_distractors(corpus: Corpus, fact: Fact, value: Value, rng: random.Ran
         likeness = _overlap(about, corpus.contexts.get((value.kind, num), set()))
         if value.unit in MEASURES and likeness < MIN_CONTEXT_LIKENESS:
             continue  # a measurement offered must be one said of a like quantity: no 130 for a 舒张压
-        others[_numbers(num)] = (-round(likeness * 4) / 4, distance, num)
+        # A value several rules use (24小时, 2周) before one that a single sentence happens to
+        # say (11分钟, 15小时: a review found them odd).
+        rare = len(corpus.values[value.kind][num]) < 2
+        others[_numbers(num)] = (-round(likeness * 4) / 4, rare, distance, num)
     near = [num for *_, num in sorted(others.values())[: want * 2 + 2]]
     # Of the nearest, round numbers before odd ones, as a question writer picks them: 5 or
     # 30 minutes for 10, not the 6 minutes some other rule happens to say.
-    near = sorted(near, key=lambda num: _numbers(value.num)[0] >= 10 and any(x % 5 for x in _numbers(num)))[: want + 1]
+    near = sorted(near, key=lambda num: _numbers(value.num)[0] >= 5 and any(x % 5 for x in _numbers(num)))[: want + 1]
     return rng.sample(near, want) if len(near) >= want else []
 
 
@@ -523,8 +526,18 @@ def _according(fact: Fact, name_section: bool | str = True) -> str:
     from; and the section, where the sentence leans on it ("常用维持剂量……" under 硝苯地平)."""
     leaf = _leaf(fact.chunk)
     if leaf and (name_section == "always" or (name_section and _overlap(_bigrams(leaf), _bigrams(fact.sentence)) < 0.5)):
-        return f"根据《{fact.chunk.doc.title}》“{leaf}”部分，"
-    return f"根据《{fact.chunk.doc.title}》，"
+        return f"根据{_document_name(fact.chunk)}“{leaf}”部分，"
+    return f"根据{_document_name(fact.chunk)}，"
+
+
+def _document_name(chunk: Chunk) -> str:
+    """The original document's own name and year, not the digest's (a review asked for the
+    guideline's name in an exam, not "……要点")."""
+    doc = chunk.doc
+    name = doc.original if doc.original and "；" not in doc.original else doc.title
+    name = re.sub(r"（[^）]*?(?:核心要点|要点)）$", "", name).strip()
+    year = f"（{doc.year}年）" if doc.year and str(doc.year) not in name else ""
+    return f"《{name}》{year}"
 
 
 def _explain(facts: list[Fact], source: QuizSource) -> str:
@@ -760,7 +773,9 @@ def build_quiz(
                 continue
             # One measurement once: "HbA1c<7%" and "糖化血红蛋白<7.0%" in two sentences are one fact.
             # (A count or a duration — "2周", "1次" — recurs in unrelated rules, so it may repeat.)
-            measured = {(v.unit, _numbers(v.num)) for v in built.get("values", []) if v.unit in MEASURES}
+            # A pair's parts count too: "140/90" and "收缩压≥140…舒张压≥90" are one criterion.
+            measured = {(v.unit, part) for v in built.get("values", []) if v.unit in MEASURES
+                        for part in {_numbers(v.num), *((x,) for x in _numbers(v.num))}}
             if measured & asked:
                 continue
             asked |= measured
@@ -777,9 +792,13 @@ def build_quiz(
     for number, (kind, built) in enumerate(made, start=1):
         facts_used = built["facts"]
         source = _source(facts_used)
+        # A "下列说法" question cites its section always; a term question never (it names the term).
+        name_section = "always" if built["form"] == "statements" else built["form"] != "term"
         bank.items.append(QuizItem(
-            number=number, type=kind, form=built["form"], core=built["stem"], stem=_according(facts_used[0], "always" if built["form"] == "statements" else built["form"] != "term") + built["stem"], options=built.get("options", []),
-            answer=built["answer"], accepted=_also_right(built["answer"]) if kind == "fill" else [], correct=built["correct"], keywords=built["keywords"], distractors=built.get("distractors", []),
+            number=number, type=kind, form=built["form"], core=built["stem"],
+            stem=_according(facts_used[0], name_section) + built["stem"], options=built.get("options", []),
+            answer=built["answer"], accepted=_also_right(built["answer"]) if kind == "fill" else [],
+            correct=built["correct"], keywords=built["keywords"], distractors=built.get("distractors", []),
             quotes=[f.sentence for f in facts_used], explanation=_explain(facts_used, source), source=source,
         ))
     bank.covered = True

@@ -319,22 +319,27 @@ def build_app(
             quiz_file = gr.File(label=texts.QUIZ_DOWNLOAD, interactive=False, elem_id="zy-quiz-file")
             quiz_preview = gr.HTML("", elem_id="zy-quiz-preview")
 
-        def make_handout(topic: str, suffix: str):
+        def training_material(build, label: str, suffix: str, formats: tuple[str, ...], write, html_body):
+            """Build a handout or a quiz bank, write it as a file to download, and preview it;
+            or say why not (no index, or a topic the base does not cover)."""
             import tempfile
 
+            try:
+                material = build()
+            except IndexMissing:
+                return None, render.render_status(texts.INDEX_MISSING, "missing")
+            if not material.covered:
+                return None, render.render_status(material.message, "missing")
+            name = safe_name(material.topic)[:40] or "zhiyi"
+            path = Path(tempfile.mkdtemp(prefix="zhiyi-")) / f"{name}-{label}{suffix if suffix in formats else formats[0]}"
+            write(material, path)
+            return str(path), f'<div class="zy-handout">{html_body(material)}</div>'
+
+        def make_handout(topic: str, suffix: str):
             from assistant.handout import build_handout
             from ui.handout_export import html_body, write
 
-            try:
-                handout = build_handout(assistant, topic)
-            except IndexMissing:
-                return None, render.render_status(texts.INDEX_MISSING, "missing")
-            if not handout.covered:
-                return None, render.render_status(handout.message, "missing")
-            name = safe_name(handout.topic)[:40] or "handout"
-            path = Path(tempfile.mkdtemp(prefix="zhiyi-handout-")) / f"{name}-讲义{suffix if suffix in ('.docx', '.html', '.md') else '.docx'}"
-            write(handout, path)
-            return str(path), f'<div class="zy-handout">{html_body(handout)}</div>'
+            return training_material(lambda: build_handout(assistant, topic), "讲义", suffix, (".docx", ".html", ".md"), write, html_body)
 
         handout_button.click(make_handout, inputs=[handout_topic, handout_format], outputs=[handout_file, handout_preview],
                              concurrency_id="ask")
@@ -342,8 +347,6 @@ def build_app(
                              concurrency_id="ask")
 
         def make_quiz(topic: str, count, types: list[str], seed, suffix: str):
-            import tempfile
-
             from assistant.quiz import build_quiz
             from ui.quiz_export import html_body, write
 
@@ -351,16 +354,8 @@ def build_app(
                 return None, render.render_status(texts.QUIZ_NO_TYPES, "missing")
             # A cleared number box arrives as None; out-of-range values are held to the range.
             n = min(max(int(count or 20), 1), 100)
-            try:
-                bank = build_quiz(assistant, topic, n, types, int(seed or 0))
-            except IndexMissing:
-                return None, render.render_status(texts.INDEX_MISSING, "missing")
-            if not bank.covered:
-                return None, render.render_status(bank.message, "missing")
-            name = safe_name(bank.topic)[:40] or "quiz"
-            path = Path(tempfile.mkdtemp(prefix="zhiyi-quiz-")) / f"{name}-题库{suffix if suffix in ('.xlsx', '.docx', '.json') else '.xlsx'}"
-            write(bank, path)
-            return str(path), f'<div class="zy-handout">{html_body(bank)}</div>'
+            return training_material(lambda: build_quiz(assistant, topic, n, types, int(seed or 0)), "题库", suffix,
+                                     (".xlsx", ".docx", ".json"), write, html_body)
 
         quiz_inputs = [quiz_topic, quiz_count, quiz_types, quiz_seed, quiz_format]
         quiz_button.click(make_quiz, inputs=quiz_inputs, outputs=[quiz_file, quiz_preview], concurrency_id="ask")

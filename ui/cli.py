@@ -117,20 +117,31 @@ def cmd_feedback(args) -> int:
     return 0
 
 
+def _training_material(build):
+    """(material, None) or (None, exit code) for a handout or quiz bank: no index is 2, a topic
+    the base does not cover is 1, each with its message."""
+    from assistant.pipeline import IndexMissing
+
+    try:
+        material = build()
+    except IndexMissing as exc:
+        print(str(exc), file=sys.stderr)
+        return None, 2
+    if not material.covered:
+        print(material.message, file=sys.stderr)
+        return None, 1
+    return material, None
+
+
 def cmd_handout(args) -> int:
     from assistant.handout import build_handout
-    from assistant.pipeline import Assistant, IndexMissing
+    from assistant.pipeline import Assistant
     from ui.handout_export import to_markdown, write
 
     settings = _settings(args)
-    try:
-        handout = build_handout(Assistant(settings), args.topic, settings.categories or None)
-    except IndexMissing as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    if not handout.covered:
-        print(handout.message, file=sys.stderr)
-        return 1
+    handout, code = _training_material(lambda: build_handout(Assistant(settings), args.topic, settings.categories or None))
+    if handout is None:
+        return code
     if args.out:
         write(handout, Path(args.out))
         print(f"讲义已写入 {args.out}：{len(handout.sections)} 节，{len(handout.sources)} 份资料")
@@ -140,19 +151,16 @@ def cmd_handout(args) -> int:
 
 
 def cmd_quiz(args) -> int:
-    from assistant.pipeline import Assistant, IndexMissing
+    from assistant.pipeline import Assistant
     from assistant.quiz import build_quiz
     from ui.quiz_export import to_markdown, write
 
     settings = _settings(args)
-    try:
-        bank = build_quiz(Assistant(settings), args.topic, args.n, args.types, args.seed, settings.categories or None)
-    except IndexMissing as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    if not bank.covered:
-        print(bank.message, file=sys.stderr)
-        return 1
+    bank, code = _training_material(
+        lambda: build_quiz(Assistant(settings), args.topic, args.n, args.types, args.seed, settings.categories or None)
+    )
+    if bank is None:
+        return code
     if bank.message:
         print(bank.message, file=sys.stderr)
     if args.out:
