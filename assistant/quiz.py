@@ -54,6 +54,12 @@ MEASURES = {"mmHg", "mmol/L", "μmol/L", "%", "kg/m²", "mg", "mg/d", "g", "g/d"
 # Words that make a value a bound: "至少4次" is still true of 2, "≥180" still true of 200.
 BOUND_BEFORE = re.compile(r"(?:[<>≤≥＜＞]|至少|不少于|不低于|不超过|不高于|不大于|不小于|超过|高于|低于|大于|小于|达到|满|不足|未满|以上至)\s*$")
 BOUND_AFTER = re.compile(r"^\s*(?:以上|以下|以内|之内|内|及以上|及以下|或以上|或以下|左右)")
+# Which way a bound runs, and whether it is a threshold that sorts patients (≥7.0 is diabetes)
+# or something to do or reach (至少4次, 24小时内, 目标<7%). A wrong option must lie on the side
+# the right one does not imply: ≥16.7 is diabetes too, 至少2次 is done by 4, 48小时内 by 24.
+LOWER_BEFORE = re.compile(r"(?:[>≥＞]|超过|高于|大于|达到|满|至少|不少于|不低于|不小于)\s*$")
+LOWER_AFTER = re.compile(r"^\s*(?:以上|及以上|或以上)")
+TO_DO = re.compile(r"至少|不少于|不低于|不小于|不超过|不高于|不大于|以内|之内|内|目标|控制|降至|达标|完成|到位")
 # An enumeration in one sentence: what is listed, the listing verb, the members.
 ENUMERATION = re.compile(
     r"^(?P<lead>[^：:。；]{4,80}?)(?P<verb>包括但不限于|主要包括|包括|包含|主要有|常见的?有|常用的?有|可有|分为)(?P<note>（[^）]{0,12}）)?[：:]?(?P<items>[^：:]+?)[。；]?$"
@@ -178,6 +184,7 @@ class Value:
     unit_end: int = 0  # where the unit ends in the sentence
     raw: str = ""  # the number as the sentence writes it ("2~4", "1 000")
     context: str = ""  # the words just before it ("舒张压≥"), what it measures
+    wrong_side: int = 0  # where a wrong option must lie for a bound: -1 below, +1 above, 0 either
 
     @property
     def decimals(self) -> tuple[int, ...]:
@@ -236,11 +243,17 @@ def _values(sentence: str) -> list[Value]:
             continue  # a calendar year, not a duration
         if sentence[m.end() :].lstrip().startswith(("～", "~")) or sentence[: m.start()].rstrip().endswith(("～", "~")):
             continue  # half of a range written with the unit twice ("5%～10%")
-        bounded = bool(BOUND_BEFORE.search(sentence[: m.start()]) or BOUND_AFTER.match(sentence[m.end() :]))
+        before, after = sentence[: m.start()], sentence[m.end() :]
+        bounded = bool(BOUND_BEFORE.search(before) or BOUND_AFTER.match(after))
+        lower = bool(LOWER_BEFORE.search(before) or LOWER_AFTER.match(after))
+        to_do = bool(TO_DO.search(before[-6:] + after[:4]))
+        # A threshold's wrong options lie where it does not reach: below a lower one (≥7.0), above
+        # an upper one (≤3.9); a requirement's the other way (至少4次 → more, 24小时内 → less).
+        wrong_side = 0 if not bounded else (-1 if lower else 1) * (-1 if to_do else 1)
         if unit == "%" and not bounded and "～" not in num:
             continue  # a target ("<7%") or a range is taught; "约5%的患者" or "增加45%" is trivia
         context = re.split(r"[，。；：、,;:（(]", sentence[: m.start()])[-1][-8:]
-        out.append(Value(m.start("num"), m.end("num"), num, unit, bounded, m.end("unit"), m.group("num"), context))
+        out.append(Value(m.start("num"), m.end("num"), num, unit, bounded, m.end("unit"), m.group("num"), context, wrong_side))
     return out
 
 
@@ -414,6 +427,8 @@ def _value_distractors(corpus: Corpus, fact: Fact, value: Value, rng: random.Ran
             continue  # "83.88岁" among whole ages, or more days than a week has
         if value.kind[1] == "range" and not (max(_numbers(num)) < min(_numbers(value.num)) or min(_numbers(num)) > max(_numbers(value.num))):
             continue  # "3～5天" for "5～7天" overlaps the right range: partly right
+        if value.wrong_side and (_numbers(num)[0] - _numbers(value.num)[0]) * value.wrong_side < 0:
+            continue  # on the side the bound implies: "≥16.7" is diabetes as well as "≥7.0"
         if corpus.states_value(fact, value, num):
             continue
         distance = abs(math.log1p(_numbers(num)[0]) - math.log1p(_numbers(value.num)[0]))
@@ -429,7 +444,14 @@ def _value_distractors(corpus: Corpus, fact: Fact, value: Value, rng: random.Ran
         # say (11分钟, 15小时: a review found them odd).
         rare = len(corpus.values[value.kind][num]) < 2
         others[_numbers(num)] = (-round(likeness * 4) / 4, rare, distance, num)
-    near = [num for *_, num in sorted(others.values())[: want * 2 + 2]]
+    ordered = [num for *_, num in sorted(others.values())]
+    if value.kind[1] == "range":  # wrong ranges that overlap each other ("1～2、2～4、2～3周") read as noise
+        apart: list[str] = []
+        for num in ordered:
+            if all(max(_numbers(num)) < min(_numbers(o)) or min(_numbers(num)) > max(_numbers(o)) for o in apart):
+                apart.append(num)
+        ordered = apart
+    near = ordered[: want * 2 + 2]
     # Of the nearest, round numbers before odd ones, as a question writer picks them: 5 or
     # 30 minutes for 10, not the 6 minutes some other rule happens to say.
     near = sorted(near, key=lambda num: _numbers(value.num)[0] >= 5 and any(x % 5 for x in _numbers(num)))[: want + 1]
@@ -568,7 +590,10 @@ def _changeable(fact: Fact) -> list[Value]:
 
 
 def _value_question(kind: QuestionType, corpus: Corpus, fact: Fact, rng: random.Random, truth: bool = True) -> dict | None:
-    usable = [v for v in fact.values if not (v.unit == "次" and v.num == "1") and not _said_elsewhere(fact, v)]
+    # Not a value the stem hints at: its number written again, or another of its unit beside it
+    # ("4周达最大疗效" next to the asked 2周; 收缩压140 next to the asked 舒张压90).
+    usable = [v for v in fact.values if not (v.unit == "次" and v.num == "1") and not _said_elsewhere(fact, v)
+              and sum(o.unit == v.unit for o in fact.values) == 1]
     if kind == "judge":
         if not PREDICATE.search(fact.sentence):
             return None

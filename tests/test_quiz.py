@@ -90,6 +90,8 @@ authority: national_guideline
 5. 成人体质指数正常范围为18.5～23.9 kg/m²，体质指数≥28.0 kg/m²为肥胖，体质指数<18.5 kg/m²为体重过低。
 6. 血压正常高值为120～139/80～89 mmHg，3级高血压为≥180/110 mmHg。
 7. 门诊复查一般每4周1次，病情稳定者每8周1次，长期稳定者每12周1次。
+8. 尿酮体检测：血糖≥13.9 mmol/L时检测尿酮体，血糖≥12.0 mmol/L者需复查血糖。
+9. 健康教育讲座每年至少6次，义诊活动每年至少8次，家庭医生入户服务每年至少12次。
 """
 
 
@@ -257,3 +259,22 @@ def test_bank_files_import_and_print(engine, tmp_path, monkeypatch, capsys):
     assert len(items) == 8 and not problems
     assert all(i.answer_keywords and i.evidence for i in items)
     assert json.loads((tmp_path / "bank.json").read_text(encoding="utf-8"))[0]["quiz_type"]
+
+
+def test_a_wrong_option_lies_where_the_bound_does_not_reach(engine):
+    """≥16.7 is a threshold: 20 would also be "≥16.7", so wrong options lie below it; 至少4次 is
+    a requirement: 2 visits would not meet it but "至少2次" is still done by 4, so wrong options
+    lie above it."""
+    from assistant.quiz import build_quiz
+
+    seen = set()
+    for seed in range(8):
+        for item in build_quiz(engine, "糖尿病", n=10, types=["single"], seed=seed).items:
+            value = lambda option: float(re.match(r"[\d.]+", option).group(0))  # noqa: E731
+            if "≥（　）" in item.core and "空腹血糖" in item.core:
+                seen.add("threshold")
+                assert all(value(d) < value(item.correct[0]) for d in item.distractors), item
+            if "至少（　）" in item.core:
+                seen.add("requirement")
+                assert all(value(d) > value(item.correct[0]) for d in item.distractors), item
+    assert seen == {"threshold", "requirement"}
