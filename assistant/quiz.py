@@ -59,7 +59,9 @@ BOUND_AFTER = re.compile(r"^\s*(?:以上|以下|以内|之内|内|及以上|及�
 # the right one does not imply: ≥16.7 is diabetes too, 至少2次 is done by 4, 48小时内 by 24.
 LOWER_BEFORE = re.compile(r"(?:[>≥＞]|超过|高于|大于|达到|满|至少|不少于|不低于|不小于)\s*$")
 LOWER_AFTER = re.compile(r"^\s*(?:以上|及以上|或以上)")
-TO_DO = re.compile(r"至少|不少于|不低于|不小于|不超过|不高于|不大于|以内|之内|内|目标|控制|降至|达标|完成|到位")
+# (A property of a category reads like a requirement: "1型糖尿病……发病年龄通常小于30岁" is not
+# made false by "小于35岁", which it implies; a review found exactly that.)
+TO_DO = re.compile(r"至少|不少于|不低于|不小于|不超过|不高于|不大于|以内|之内|内|目标|控制|降至|达标|完成|到位|通常|多为|常为|一般")
 # An enumeration in one sentence: what is listed, the listing verb, the members.
 ENUMERATION = re.compile(
     r"^(?P<lead>[^：:。；]{4,80}?)(?P<verb>包括但不限于|主要包括|包括|包含|主要有|常见的?有|常用的?有|可有|分为)(?P<note>（[^）]{0,12}）)?[：:]?(?P<items>[^：:]+?)[。；]?$"
@@ -433,6 +435,8 @@ def _value_distractors(corpus: Corpus, fact: Fact, value: Value, rng: random.Ran
             continue
         distance = abs(math.log1p(_numbers(num)[0]) - math.log1p(_numbers(value.num)[0]))
         limit = MAX_PAIR_DISTANCE if value.kind[1] == "pair" else MAX_MEASURE_DISTANCE if value.unit in NEAR_UNITS else MAX_DISTANCE
+        if value.wrong_side:
+            limit += math.log(1.5)  # one side only: the window reaches further on it
         if distance > limit:
             continue  # "每天至少查房52次" or "收缩压≥70 mmHg" is no option anyone would weigh
         # Nearest first among numbers said of the same thing (values after "舒张压" for a
