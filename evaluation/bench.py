@@ -73,6 +73,22 @@ def bench_queries(settings: Settings, questions: list[str]) -> None:
             end_to_end.append((time.perf_counter() - t) * 1000)
     print(f"检索延迟（{len(retrieval)} 次）：   {_percentiles(retrieval)}")
     print(f"端到端延迟（{len(end_to_end)} 次）： {_percentiles(end_to_end)}")
+    bench_training(assistant)
+
+
+def bench_training(assistant) -> None:
+    """Trainers wait for a handout or a 20-question bank in the page: how long each takes."""
+    from assistant.handout import build_handout
+    from assistant.quiz import build_quiz
+
+    for label, build in (("讲义「高血压随访」", lambda: build_handout(assistant, "高血压随访")),
+                         ("题库「糖尿病」20 道", lambda: build_quiz(assistant, "糖尿病", 20, seed=1))):
+        times = []
+        for _ in range(3):
+            t = time.perf_counter()
+            build()
+            times.append(time.perf_counter() - t)
+        print(f"{label}：{min(times):.2f} s（3 次中最快），最慢 {max(times):.2f} s")
 
 
 def _free_port() -> int:
