@@ -92,6 +92,7 @@ def build_handout(assistant: Assistant, topic: str, categories: list[str] | None
     # A document whose title says the whole topic is taught whole (all 18 核心制度, not the 13
     # the search happened to rank); a handout keeps no sentence filter, so half a title is not enough.
     retriever, kept = found.retriever, found.with_documents(1.0)
+    listed: set[str] = set()  # passages brought in as the list a colon announced
 
     by_doc: dict[str, list[Chunk]] = {}
     for chunk in kept:
@@ -105,6 +106,7 @@ def build_handout(assistant: Assistant, topic: str, categories: list[str] | None
             if chunk.id in ids and chunk.text.rstrip().endswith(("：", ":")) and document[i + 1].id not in ids:
                 chunks.append(document[i + 1])
                 ids.add(document[i + 1].id)
+                listed.add(document[i + 1].id)
     # Stronger and newer documents first; within one, the document's own order.
     order = sorted(by_doc, key=lambda s: (-settings.authority_weight(by_doc[s][0].doc.authority), -(by_doc[s][0].doc.year or 0), s))
     handout = Handout(topic=topic, covered=True)
@@ -125,6 +127,8 @@ def build_handout(assistant: Assistant, topic: str, categories: list[str] | None
                 key = re.sub(r"\s+", "", text)
                 if len(key) < 6 or key in seen or WITHHELD.search(text) or DIGEST_NOTE.search(text):
                     continue  # a fragment, a repeat, or a digest's note about itself
+                if chunk.id not in listed and not found.says_topic(chunk, text, settings.quiz_coverage):
+                    continue  # off the topic (a trainer found retinopathy intervals in 糖尿病转诊)
                 seen.add(key)
                 statements.append(HandoutStatement(text=text, source=number, unverified=texts.UNVERIFIED_MARK in text))
                 values = list(dict.fromkeys(m.group(0).strip() for m in KEY_NUMBER.finditer(text)))

@@ -34,7 +34,6 @@ from assistant.pipeline import Assistant
 from assistant.retrieve import Retriever
 from assistant.sentences import WITHHELD, answer_spans
 from assistant.textnorm import display_text, normalize
-from assistant.tokenize import tokenize_normalized
 from assistant.topic import TopicPassages, topic_passages
 
 QuestionType = Literal["single", "multi", "judge", "fill"]
@@ -54,14 +53,7 @@ MEASURES = {"mmHg", "mmol/L", "μmol/L", "%", "kg/m²", "mg", "mg/d", "g", "g/d"
 # Words that make a value a bound: "至少4次" is still true of 2, "≥180" still true of 200.
 BOUND_BEFORE = re.compile(r"(?:[<>≤≥＜＞]|至少|不少于|不低于|不超过|不高于|不大于|不小于|超过|高于|低于|大于|小于|达到|满|不足|未满|以上至)\s*$")
 BOUND_AFTER = re.compile(r"^\s*(?:以上|以下|以内|之内|内|及以上|及以下|或以上|或以下|左右)")
-# Which way a bound runs, and whether it is a threshold that sorts patients (≥7.0 is diabetes)
-# or something to do or reach (至少4次, 24小时内, 目标<7%). A wrong option must lie on the side
-# the right one does not imply: ≥16.7 is diabetes too, 至少2次 is done by 4, 48小时内 by 24.
-LOWER_BEFORE = re.compile(r"(?:[>≥＞]|超过|高于|大于|达到|满|至少|不少于|不低于|不小于)\s*$")
-LOWER_AFTER = re.compile(r"^\s*(?:以上|及以上|或以上)")
-# (A property of a category reads like a requirement: "1型糖尿病……发病年龄通常小于30岁" is not
-# made false by "小于35岁", which it implies; a review found exactly that.)
-TO_DO = re.compile(r"至少|不少于|不低于|不小于|不超过|不高于|不大于|以内|之内|内|目标|控制|降至|达标|完成|到位|通常|多为|常为|一般")
+
 # An enumeration in one sentence: what is listed, the listing verb, the members.
 ENUMERATION = re.compile(
     r"^(?P<lead>[^：:。；]{4,80}?)(?P<verb>包括但不限于|主要包括|包括|包含|主要有|常见的?有|常用的?有|可有|分为)(?P<note>（[^）]{0,12}）)?[：:]?(?P<items>[^：:]+?)[。；]?$"
@@ -78,7 +70,7 @@ POINTS_ELSEWHERE = re.compile(r"上述|前述|下述|如下|下列|见上|见下
 OUT_OF_SCOPE = re.compile(r"静脉|/kg|/\(kg|麻醉|术前|术后|约\s*\d")
 # A true/false statement, or an option of "下列表述", must say something: a list member
 # ("体质指数<24.0 kg/m²") is no statement (a review found such a 判断题 undecidable).
-PREDICATE = re.compile(r"应|为|是|须|需|宜|可|建议|推荐|不得|禁|指|包括|规定|要求|进行|给予|采用|使用|分为|属于|提供|完成|到位|随访|转诊|诊断|检查|测量|监测|评估|接种|停用|管理|记录|报告|讨论")
+PREDICATE = re.compile(r"应|为|是|须|需|宜|可|建议|推荐|不得|禁|指|包括|规定|要求|进行|给予|采用|使用|分为|属于|提供|完成|到位|随访|转诊|诊断|检查|检测|测量|监测|评估|接种|停用|管理|记录|报告|讨论")
 # A digest's quick-reference appendix ("要点速查") restates facts stated in its body.
 QUICK_REFERENCE = re.compile(r"速查")
 # Survey data ("2013年……患病率为10.4%") describes a population and a tablet's 规格 is the
@@ -186,7 +178,6 @@ class Value:
     unit_end: int = 0  # where the unit ends in the sentence
     raw: str = ""  # the number as the sentence writes it ("2~4", "1 000")
     context: str = ""  # the words just before it ("舒张压≥"), what it measures
-    wrong_side: int = 0  # where a wrong option must lie for a bound: -1 below, +1 above, 0 either
 
     @property
     def decimals(self) -> tuple[int, ...]:
@@ -247,15 +238,10 @@ def _values(sentence: str) -> list[Value]:
             continue  # half of a range written with the unit twice ("5%～10%")
         before, after = sentence[: m.start()], sentence[m.end() :]
         bounded = bool(BOUND_BEFORE.search(before) or BOUND_AFTER.match(after))
-        lower = bool(LOWER_BEFORE.search(before) or LOWER_AFTER.match(after))
-        to_do = bool(TO_DO.search(before[-6:] + after[:4]))
-        # A threshold's wrong options lie where it does not reach: below a lower one (≥7.0), above
-        # an upper one (≤3.9); a requirement's the other way (至少4次 → more, 24小时内 → less).
-        wrong_side = 0 if not bounded else (-1 if lower else 1) * (-1 if to_do else 1)
         if unit == "%" and not bounded and "～" not in num:
             continue  # a target ("<7%") or a range is taught; "约5%的患者" or "增加45%" is trivia
         context = re.split(r"[，。；：、,;:（(]", sentence[: m.start()])[-1][-8:]
-        out.append(Value(m.start("num"), m.end("num"), num, unit, bounded, m.end("unit"), m.group("num"), context, wrong_side))
+        out.append(Value(m.start("num"), m.end("num"), num, unit, bounded, m.end("unit"), m.group("num"), context))
     return out
 
 
@@ -365,7 +351,6 @@ class Corpus:
 
 def _facts(found: TopicPassages, settings) -> tuple[list[Fact], int]:
     """The sentences a question may ask, and how many on-topic sentences were left out as unverified."""
-    retriever, query = found.retriever, found.query
     facts: list[Fact] = []
     unverified = 0
     # Whole documents whose title says half the topic (高血压 of 高血压随访): each sentence is
@@ -385,8 +370,7 @@ def _facts(found: TopicPassages, settings) -> tuple[list[Fact], int]:
                 continue  # a digest's quick-reference list restates its body: the same facts twice
             # The sentence itself, under its title and section, must say the topic: a 糖尿病转诊
             # bank asks about 转诊, not any sentence of a diabetes guideline.
-            said = normalize(f"{chunk.doc.title} {chunk.section} {sentence}")
-            if retriever.coverage(query, set(tokenize_normalized(said)), said) < settings.quiz_coverage:
+            if not found.says_topic(chunk, sentence, settings.quiz_coverage):
                 continue
             if META.search(sentence):
                 # Not checked against the original ("（未核实）") or a digest's note about
@@ -422,21 +406,17 @@ def _value_distractors(corpus: Corpus, fact: Fact, value: Value, rng: random.Ran
     ceiling = next((top for before, units, top in CEILINGS if value.unit in units and before.search(fact.sentence[: value.start])), None)
     about = _bigrams(value.context)
     for num in corpus.values.get(value.kind, {}):
-        if not _differs(num, value.num) or re.search(rf"(?<![\d.]){re.escape(num)}(?![\d.])", said):
-            continue  # the right number, a rounding of it, or another number of this sentence
+        if not _differs(num, value.num) or re.search(rf"(?<![\d.]){re.escape(num)}\s*{re.escape(value.unit)}", said):
+            continue  # the right number, a rounding of it, or another of this sentence's values
         candidate = Value(0, 0, num, value.unit, False)
         if candidate.decimals != value.decimals or (ceiling is not None and max(_numbers(num)) > ceiling):
             continue  # "83.88岁" among whole ages, or more days than a week has
         if value.kind[1] == "range" and not (max(_numbers(num)) < min(_numbers(value.num)) or min(_numbers(num)) > max(_numbers(value.num))):
             continue  # "3～5天" for "5～7天" overlaps the right range: partly right
-        if value.wrong_side and (_numbers(num)[0] - _numbers(value.num)[0]) * value.wrong_side < 0:
-            continue  # on the side the bound implies: "≥16.7" is diabetes as well as "≥7.0"
         if corpus.states_value(fact, value, num):
             continue
         distance = abs(math.log1p(_numbers(num)[0]) - math.log1p(_numbers(value.num)[0]))
         limit = MAX_PAIR_DISTANCE if value.kind[1] == "pair" else MAX_MEASURE_DISTANCE if value.unit in NEAR_UNITS else MAX_DISTANCE
-        if value.wrong_side:
-            limit += math.log(1.5)  # one side only: the window reaches further on it
         if distance > limit:
             continue  # "每天至少查房52次" or "收缩压≥70 mmHg" is no option anyone would weigh
         # Nearest first among numbers said of the same thing (values after "舒张压" for a
@@ -607,7 +587,11 @@ def _value_question(kind: QuestionType, corpus: Corpus, fact: Fact, rng: random.
         asked = {"correct": [value.text], "keywords": [value.text], "values": [value], "form": "value"}
         if kind == "fill":  # the unit stays in the stem: the blank takes the number
             return {"stem": f"{before}____{after}", **asked, "answer": value.raw, "correct": [value.raw]}
-        if kind == "single":
+        if kind == "single" and not value.bounded:
+            # Only an exact value has one right option. Which side of a bound a wrong option may
+            # lie depends on whether the bound is a condition (≥7.0 为糖尿病: 16.7 is true too) or
+            # a property (作用24小时以上: 12 is true too), which the wording does not tell; two
+            # blind reviews found each. A bound is asked as a fill-in instead.
             wrong = [value.like(w) for w in _value_distractors(corpus, fact, value, rng, 3)]
             if wrong:
                 options, answer = _choices([value.text], wrong, rng, ordered=True)

@@ -25,6 +25,12 @@ class TopicPassages:
     retriever: Retriever
     chunks: list[Chunk]  # most relevant first
 
+    def says_topic(self, chunk: Chunk, sentence: str, coverage: float) -> bool:
+        """Does this sentence, under its document's title and its section, say the topic? A
+        糖尿病转诊 handout or bank wants sentences about 转诊, not any line of a diabetes guideline."""
+        said = normalize(f"{chunk.doc.title} {chunk.section} {sentence}")
+        return self.retriever.coverage(self.query, set(tokenize_normalized(said)), said) >= coverage
+
     def with_documents(self, title_coverage: float) -> list[Chunk]:
         """The passages found, then the rest of every document whose title says the topic (at
         least `title_coverage` of it): material on 核心制度 teaches the whole 核心制度要点, not

@@ -24,6 +24,7 @@ authority: national_guideline
 4. 糖尿病患者连续两次血糖控制不满意时，建议转诊，并在2周内主动随访转诊情况。
 5. 糖尿病患者每年进行1次较全面的健康体检。
 6. 糖尿病患者随访时应测量体重并计算体质指数。
+7. 糖尿病患者每3个月检测1次糖化血红蛋白。
 
 # 二、控制目标
 1. 糖尿病患者空腹血糖控制目标为4.4～7.0 mmol/L。
@@ -92,6 +93,7 @@ authority: national_guideline
 7. 门诊复查一般每4周1次，病情稳定者每8周1次，长期稳定者每12周1次。
 8. 尿酮体检测：血糖≥13.9 mmol/L时检测尿酮体，血糖≥12.0 mmol/L者需复查血糖。
 9. 健康教育讲座每年至少6次，义诊活动每年至少8次，家庭医生入户服务每年至少12次。
+10. 电解质每1个月复查1次，尿常规每2个月复查1次，血脂每6个月复查1次，肾功能每12个月复查1次。
 """
 
 
@@ -261,20 +263,21 @@ def test_bank_files_import_and_print(engine, tmp_path, monkeypatch, capsys):
     assert json.loads((tmp_path / "bank.json").read_text(encoding="utf-8"))[0]["quiz_type"]
 
 
-def test_a_wrong_option_lies_where_the_bound_does_not_reach(engine):
-    """≥16.7 is a threshold: 20 would also be "≥16.7", so wrong options lie below it; 至少4次 is
-    a requirement: 2 visits would not meet it but "至少2次" is still done by 4, so wrong options
-    lie above it."""
-    from assistant.quiz import build_quiz
+def test_a_bound_is_asked_as_a_fill_in_not_a_choice(engine):
+    """≥16.7 is a bound: 20 is "≥16.7" as well, and 至少2次 is done by 4, so a bound has no one
+    right option among numbers; it is asked as a fill-in. Exact values make the choices."""
+    from assistant.quiz import BOUND_AFTER, BOUND_BEFORE, build_quiz
 
-    seen = set()
+    kinds = set()
     for seed in range(8):
-        for item in build_quiz(engine, "糖尿病", n=10, types=["single"], seed=seed).items:
-            value = lambda option: float(re.match(r"[\d.]+", option).group(0))  # noqa: E731
-            if "≥（　）" in item.core and "空腹血糖" in item.core:
-                seen.add("threshold")
-                assert all(value(d) < value(item.correct[0]) for d in item.distractors), item
-            if "至少（　）" in item.core:
-                seen.add("requirement")
-                assert all(value(d) > value(item.correct[0]) for d in item.distractors), item
-    assert seen == {"threshold", "requirement"}
+        for item in build_quiz(engine, "糖尿病", n=10, types=["single", "fill"], seed=seed).items:
+            if item.form != "value":
+                continue
+            blank = "（　）" if item.type == "single" else "____"
+            before, after = item.core.split(blank, 1)
+            if item.type == "fill":  # a fill-in leaves the unit after the blank
+                after = re.sub(r"^\s*(?:mmHg|mmol/L|μmol/L|mg/d|mg|g/d|kg/m²|g|%|次|周|个月|天|日|小时|分钟|岁|年|倍)", "", after)
+            bound = bool(BOUND_BEFORE.search(before) or BOUND_AFTER.match(after))
+            kinds.add((item.type, bound))
+            assert not (item.type == "single" and bound), item
+    assert {("single", False), ("fill", True)} <= kinds
