@@ -41,6 +41,7 @@ TYPES: tuple[QuestionType, ...] = ("single", "multi", "judge", "fill")
 TYPE_LABELS = {"single": "单选题", "multi": "多选题", "judge": "判断题", "fill": "填空题"}
 LETTERS = "ABCDE"
 TRUE, FALSE = "正确", "错误"
+AS_WRITTEN = "下列数值中，填入括号后与原文一致的是："  # a choice on a bound asks for the document's figure
 
 # A value a question can ask: a number (or range, or systolic/diastolic pair) with a unit a
 # trainer teaches. Not a list number, an ordinal (第3次) or part of a formula (×100%).
@@ -587,15 +588,16 @@ def _value_question(kind: QuestionType, corpus: Corpus, fact: Fact, rng: random.
         asked = {"correct": [value.text], "keywords": [value.text], "values": [value], "form": "value"}
         if kind == "fill":  # the unit stays in the stem: the blank takes the number
             return {"stem": f"{before}____{after}", **asked, "answer": value.raw, "correct": [value.raw]}
-        if kind == "single" and not value.bounded:
-            # Only an exact value has one right option. Which side of a bound a wrong option may
-            # lie depends on whether the bound is a condition (≥7.0 为糖尿病: 16.7 is true too) or
-            # a property (作用24小时以上: 12 is true too), which the wording does not tell; two
-            # blind reviews found each. A bound is asked as a fill-in instead.
+        if kind == "single":
             wrong = [value.like(w) for w in _value_distractors(corpus, fact, value, rng, 3)]
             if wrong:
                 options, answer = _choices([value.text], wrong, rng, ordered=True)
                 stem = f"{before}（　）{fact.sentence[value.unit_end :]}"
+                if value.bounded:
+                    # A bound has no one right number as such: "≥16.7 为糖尿病" is true as well as
+                    # "≥7.0", "作用12小时以上" as well as "24小时以上" (two blind reviews found one of
+                    # each). Asked as the document's own figure, it has: only 7.0 is what it says.
+                    stem = f"{AS_WRITTEN}“{stem}”"
                 return {"stem": stem, "options": options, "answer": answer, "distractors": wrong, **asked}
         if kind == "judge":
             if truth:

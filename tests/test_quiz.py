@@ -136,9 +136,10 @@ def _corpus_sentences(engine) -> str:
 def problems_of(item, passage: str, everything: str) -> list[str]:
     """What is wrong with one question against its cited passages (and the whole base):
     an empty list for a sound question. Also run by hand over banks of the real base."""
-    from assistant.quiz import FALSE, LETTERS, TRUE
+    from assistant.quiz import AS_WRITTEN, FALSE, LETTERS, TRUE
 
     passage, out = _plain(passage), []
+    core = item.core.removeprefix(AS_WRITTEN).strip("“”")  # the sentence asked, as the source has it
     if not all(_plain(q) in passage and f"“{q}”" in item.explanation for q in item.quotes):
         out.append("the explanation does not quote the passage")
     if not (item.stem.startswith("根据《") and item.stem.endswith(item.core)):
@@ -150,11 +151,11 @@ def problems_of(item, passage: str, everything: str) -> list[str]:
             out.append("the answer letters do not point at the right options")
         if (len(item.correct) >= 2) != (item.type == "multi"):
             out.append("a multiple choice needs two or more right options, a single choice one")
-    blank = "（　）" if "（　）" in item.core else "____" if "____" in item.core else None
+    blank = "（　）" if "（　）" in core else "____" if "____" in core else None
     for right in item.correct if item.type != "judge" else []:
         # A value or term put back in the blank is the source's sentence; a list member or a
         # "下列表述" option is in the passage as it stands.
-        said = item.core.replace(blank, right) if item.form in ("value", "term") and blank else right
+        said = core.replace(blank, right) if item.form in ("value", "term") and blank else right
         if _plain(said) not in passage:
             out.append(f"the right answer is not in the passage: {right}")
     for wrong in item.distractors:
@@ -163,7 +164,7 @@ def problems_of(item, passage: str, everything: str) -> list[str]:
         if item.type == "judge":
             stated = item.core
         elif blank and item.form in ("value", "term"):
-            stated = item.core.replace(blank, wrong)
+            stated = core.replace(blank, wrong)
         else:
             stated = wrong
         if _plain(stated) in passage or (item.form != "list" and _plain(stated) in everything):
@@ -263,21 +264,18 @@ def test_bank_files_import_and_print(engine, tmp_path, monkeypatch, capsys):
     assert json.loads((tmp_path / "bank.json").read_text(encoding="utf-8"))[0]["quiz_type"]
 
 
-def test_a_bound_is_asked_as_a_fill_in_not_a_choice(engine):
-    """≥16.7 is a bound: 20 is "≥16.7" as well, and 至少2次 is done by 4, so a bound has no one
-    right option among numbers; it is asked as a fill-in. Exact values make the choices."""
-    from assistant.quiz import BOUND_AFTER, BOUND_BEFORE, build_quiz
+def test_a_bound_is_asked_as_the_documents_own_figure(engine):
+    """≥16.7 is a bound: 20 is "≥16.7" as well, and 至少2次 is done by 4, so as a plain question a
+    bound has no one right option; a choice on a bound asks which figure the document states."""
+    from assistant.quiz import AS_WRITTEN, BOUND_AFTER, BOUND_BEFORE, build_quiz
 
     kinds = set()
     for seed in range(8):
-        for item in build_quiz(engine, "糖尿病", n=10, types=["single", "fill"], seed=seed).items:
+        for item in build_quiz(engine, "糖尿病", n=10, types=["single"], seed=seed).items:
             if item.form != "value":
                 continue
-            blank = "（　）" if item.type == "single" else "____"
-            before, after = item.core.split(blank, 1)
-            if item.type == "fill":  # a fill-in leaves the unit after the blank
-                after = re.sub(r"^\s*(?:mmHg|mmol/L|μmol/L|mg/d|mg|g/d|kg/m²|g|%|次|周|个月|天|日|小时|分钟|岁|年|倍)", "", after)
+            before, after = item.core.removeprefix(AS_WRITTEN).split("（　）", 1)
             bound = bool(BOUND_BEFORE.search(before) or BOUND_AFTER.match(after))
-            kinds.add((item.type, bound))
-            assert not (item.type == "single" and bound), item
-    assert {("single", False), ("fill", True)} <= kinds
+            kinds.add(bound)
+            assert item.core.startswith(AS_WRITTEN) == bound, item
+    assert kinds == {True, False}
