@@ -53,7 +53,7 @@ VALUE = re.compile(
 MEASURES = {"mmHg", "mmol/L", "μmol/L", "%", "kg/m²", "mg", "mg/d", "g", "g/d"}
 # Words that make a value a bound: "至少4次" is still true of 2, "≥180" still true of 200.
 BOUND_BEFORE = re.compile(r"(?:[<>≤≥＜＞]|至少|不少于|不低于|不超过|不高于|不大于|不小于|超过|高于|低于|大于|小于|达到|满|不足|未满|以上至)\s*$")
-BOUND_AFTER = re.compile(r"^\s*(?:以上|以下|以内|之内|内|及以上|及以下|或以上|或以下|左右)")
+BOUND_AFTER = re.compile(r"^\s*(?:以上|以下|以内|之内|内|及以上|及以下|或以上|或以下|左右|至少|最多)")
 
 # An enumeration in one sentence: what is listed, the listing verb, the members.
 ENUMERATION = re.compile(
@@ -439,8 +439,21 @@ def _value_distractors(corpus: Corpus, fact: Fact, value: Value, rng: random.Ran
     near = ordered[: want * 2 + 2]
     # Of the nearest, round numbers before odd ones, as a question writer picks them: 5 or
     # 30 minutes for 10, not the 6 minutes some other rule happens to say.
-    near = sorted(near, key=lambda num: _numbers(value.num)[0] >= 5 and any(x % 5 for x in _numbers(num)))[: want + 1]
+    near = sorted(near, key=lambda num: _odd(num, value))[: want + 1]
     return rng.sample(near, want) if len(near) >= want else []
+
+
+# The figures rules are written in, per unit: 24小时 and 48小时, not 15小时 (a review found 15 and
+# 11 odd); minutes and the rest in fives.
+CONVENTIONAL = {"小时": {1, 2, 3, 4, 6, 8, 12, 24, 48, 72}, "天": {1, 2, 3, 5, 7, 10, 14, 30}, "周": {1, 2, 3, 4, 6, 8, 12, 24}}
+
+
+def _odd(num: str, value: Value) -> bool:
+    """A figure no rule would be written in, for this unit and size."""
+    parts = _numbers(num)
+    if value.unit in CONVENTIONAL:
+        return any(p not in CONVENTIONAL[value.unit] for p in parts)
+    return _numbers(value.num)[0] >= 5 and any(p % 5 for p in parts)
 
 
 def _member_distractors(corpus: Corpus, fact: Fact, rng: random.Random, want: int) -> list[str]:
@@ -659,12 +672,18 @@ def _term_question(kind: QuestionType, corpus: Corpus, fact: Fact, rng: random.R
     return None
 
 
+HAN_NUMBERS = {str(n): names for n, names in enumerate(
+    [[], ["一"], ["二", "两"], ["三"], ["四"], ["五"], ["六"], ["七"], ["八"], ["九"], ["十"]]) if names}
+
+
 def _also_right(answer: str) -> list[str]:
     """Spellings of a fill-in answer a marker must accept too: "6" for "6.0", "首诊负责" for
     "首诊负责制度" (a review found exam systems would mark them wrong)."""
     out = []
     if re.fullmatch(r"\d+\.0", answer):
         out.append(answer[:-2])
+    if answer in HAN_NUMBERS:  # "一周", "两年", "三次" are what a trainee may write
+        out += HAN_NUMBERS[answer]
     if re.fullmatch(r"[\d.]+\s*[~～\-–]\s*[\d.]+", answer):  # a range, however its dash is typed
         low, high = re.split(r"\s*[~～\-–]\s*", answer)
         out += [f"{low}{dash}{high}" for dash in ("～", "~", "-", "—") if f"{low}{dash}{high}" != answer]
@@ -746,6 +765,7 @@ def build_quiz(
         sections.setdefault((fact.chunk.doc.source, *_section_parts(fact.chunk)), []).append(fact)
     made: list[tuple[QuestionType, dict]] = []
     asked: set[tuple[str, tuple[float, ...]]] = set()
+    asked_counts: list[tuple[str, tuple[float, ...], set[str]]] = []
     used: set[int] = set()
     asked_sections: set[tuple] = set()
     forms: dict[str, int] = {}
@@ -793,6 +813,12 @@ def build_quiz(
                         for part in {_numbers(v.num), *((x,) for x in _numbers(v.num))}}
             if measured & asked:
                 continue
+            # A count or a duration repeats across unrelated rules, but said of the same thing
+            # ("非同日3次" in two documents) it is one fact (a review found it asked twice).
+            counted = [(v.unit, _numbers(v.num), _bigrams(v.context)) for v in built.get("values", []) if v.unit not in MEASURES]
+            if any(u == u2 and n == n2 and _overlap(c, c2) >= 0.5 for u, n, c in counted for u2, n2, c2 in asked_counts):
+                continue
+            asked_counts.extend(counted)
             asked |= measured
             built.setdefault("facts", [fact])
             used.update(id(f) for f in built["facts"])
