@@ -443,9 +443,13 @@ def _value_distractors(corpus: Corpus, fact: Fact, value: Value, rng: random.Ran
     return rng.sample(near, want) if len(near) >= want else []
 
 
-# The figures rules are written in, per unit: 24小时 and 48小时, not 15小时 (a review found 15 and
-# 11 odd); minutes and the rest in fives.
-CONVENTIONAL = {"小时": {1, 2, 3, 4, 6, 8, 12, 24, 48, 72}, "天": {1, 2, 3, 5, 7, 10, 14, 30}, "周": {1, 2, 3, 4, 6, 8, 12, 24}}
+# The figures rules are written in, per unit: 24小时 and 48小时, not 15小时; 10 or 15分钟, not 11
+# (reviews found 15小时, 11分钟 odd); the rest in fives.
+CONVENTIONAL = {
+    "小时": {1, 2, 3, 4, 6, 8, 12, 24, 48, 72}, "分钟": {1, 2, 3, 5, 10, 15, 20, 30, 45, 60, 90, 120},
+    "天": {1, 2, 3, 5, 7, 10, 14, 30}, "日": {1, 2, 3, 5, 7, 10, 14, 30}, "周": {1, 2, 3, 4, 6, 8, 12, 24},
+    "个月": {1, 2, 3, 6, 9, 12, 18, 24}, "年": {1, 2, 3, 5, 10, 15, 20, 30},
+}
 
 
 def _odd(num: str, value: Value) -> bool:
