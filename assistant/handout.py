@@ -19,8 +19,7 @@ from assistant.models import AUTHORITY_LABELS, CATEGORY_LABELS, DISCLAIMER, Chun
 from assistant.pipeline import Assistant
 from assistant.sentences import WITHHELD, answer_spans
 from assistant.textnorm import display_text
-from assistant.quiz import QUICK_REFERENCE
-from assistant.topic import topic_passages
+from assistant.topic import QUICK_REFERENCE, heading_parts, topic_passages
 
 # A value a trainer teaches (not the "×100%" of a rate's formula): a number with a unit of time, pressure, glucose, dose, age or share.
 KEY_NUMBER = re.compile(
@@ -73,11 +72,8 @@ class Handout(BaseModel):
 
 
 def _heading(section: str, fallback: str) -> str:
-    """The section path without its trailing list items: a digest's numbered line ("2. 高血压
-    患者随访时应……") is a statement, not a heading."""
-    parts = [p.strip() for p in display_text(section).split(">") if p.strip()]
-    while len(parts) > 1 and (re.match(r"^\d{1,2}\s*[.、．]", parts[-1]) or len(parts[-1]) > 24):
-        parts.pop()
+    """The section's headings; a path that is all numbered lines keeps its first."""
+    parts = heading_parts(section) or [p.strip() for p in display_text(section).split(">") if p.strip()][:1]
     return " > ".join(parts) or fallback
 
 

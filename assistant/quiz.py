@@ -24,6 +24,7 @@ import math
 import random
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -34,7 +35,7 @@ from assistant.pipeline import Assistant
 from assistant.retrieve import Retriever
 from assistant.sentences import WITHHELD, answer_spans
 from assistant.textnorm import display_text, normalize
-from assistant.topic import TopicPassages, topic_passages
+from assistant.topic import QUICK_REFERENCE, TopicPassages, heading_parts, topic_passages
 
 QuestionType = Literal["single", "multi", "judge", "fill"]
 TYPES: tuple[QuestionType, ...] = ("single", "multi", "judge", "fill")
@@ -72,8 +73,6 @@ OUT_OF_SCOPE = re.compile(r"静脉|/kg|/\(kg|麻醉|术前|术后|约\s*\d")
 # A true/false statement, or an option of "下列表述", must say something: a list member
 # ("体质指数<24.0 kg/m²") is no statement (a review found such a 判断题 undecidable).
 PREDICATE = re.compile(r"应|为|是|须|需|宜|可|建议|推荐|不得|禁|指|包括|规定|要求|进行|给予|采用|使用|分为|属于|提供|完成|到位|随访|转诊|诊断|检查|检测|测量|监测|评估|接种|停用|管理|记录|报告|讨论")
-# A digest's quick-reference appendix ("要点速查") restates facts stated in its body.
-QUICK_REFERENCE = re.compile(r"速查")
 # Survey data ("2013年……患病率为10.4%") describes a population and a tablet's 规格 is the
 # pharmacy's business: neither is a rule a village doctor is examined on.
 SURVEY = re.compile(r"患病率|发病率|流行病学|调查|截肢率|死亡率|规格|我国")
@@ -169,6 +168,15 @@ def _numbers(num: str) -> tuple[float, ...]:
     return tuple(float(x) for x in re.split(r"[～/]", num))
 
 
+def _decimals(num: str) -> tuple[int, ...]:
+    return tuple(len(p.split(".")[1]) if "." in p else 0 for p in re.split(r"[～/]", num))
+
+
+def _apart(a: str, b: str) -> bool:
+    """Two ranges that share no value."""
+    return max(_numbers(a)) < min(_numbers(b)) or min(_numbers(a)) > max(_numbers(b))
+
+
 @dataclass
 class Value:
     start: int  # of the number in the sentence
@@ -179,10 +187,6 @@ class Value:
     unit_end: int = 0  # where the unit ends in the sentence
     raw: str = ""  # the number as the sentence writes it ("2~4", "1 000")
     context: str = ""  # the words just before it ("舒张压≥"), what it measures
-
-    @property
-    def decimals(self) -> tuple[int, ...]:
-        return tuple(len(p.split(".")[1]) if "." in p else 0 for p in re.split(r"[～/]", self.num))
 
     @property
     def kind(self) -> tuple[str, str]:
@@ -207,7 +211,7 @@ def with_unit(num: str, unit: str) -> str:
 def _differs(a: str, b: str) -> bool:
     """A wrong number is a different rule, not a rounding of the right one (67 % vs 68 %)."""
     x, y = _numbers(a), _numbers(b)
-    step = 10.0 ** -max(len(p.split(".")[1]) if "." in p else 0 for p in re.split(r"[～/]", b))
+    step = 10.0 ** -max(_decimals(b))
     # Every part differs, by a share and by more than a last-digit step: "2～3次" for "2～4次"
     # or 150/90 for 140/90 tests a hair, 67 % for 68 % a rounding; 88 % for 92 % SaO2 is a rule.
     return len(x) == len(y) and all(
@@ -227,6 +231,11 @@ class Fact:
     term: str = ""  # a definition: the term, and the rest of the sentence ("是指：……")
     body: str = ""
 
+    @cached_property
+    def grams(self) -> set[str]:
+        """What the sentence is about (its bigrams), compared against many sentences: once."""
+        return _bigrams(self.sentence)
+
 
 def _values(sentence: str) -> list[Value]:
     out = []
@@ -235,13 +244,13 @@ def _values(sentence: str) -> list[Value]:
         unit = m.group("unit")
         if unit == "年" and _numbers(num)[0] >= 1900:
             continue  # a calendar year, not a duration
-        if sentence[m.end() :].lstrip().startswith(("～", "~")) or sentence[: m.start()].rstrip().endswith(("～", "~")):
-            continue  # half of a range written with the unit twice ("5%～10%")
         before, after = sentence[: m.start()], sentence[m.end() :]
+        if after.lstrip().startswith(("～", "~")) or before.rstrip().endswith(("～", "~")):
+            continue  # half of a range written with the unit twice ("5%～10%")
         bounded = bool(BOUND_BEFORE.search(before) or BOUND_AFTER.match(after))
         if unit == "%" and not bounded and "～" not in num:
             continue  # a target ("<7%") or a range is taught; "约5%的患者" or "增加45%" is trivia
-        context = re.split(r"[，。；：、,;:（(]", sentence[: m.start()])[-1][-8:]
+        context = re.split(r"[，。；：、,;:（(]", before)[-1][-8:]
         out.append(Value(m.start("num"), m.end("num"), num, unit, bounded, m.end("unit"), m.group("num"), context))
     return out
 
@@ -266,7 +275,8 @@ def _enumeration(sentence: str) -> tuple[str, str, list[str]] | None:
     if not m:
         return None
     body = m.group("items")
-    items = _split_top(body, "；;") if len(_split_top(body, "；;")) > 1 else _split_top(body, "、")
+    clauses = _split_top(body, "；;")
+    items = clauses if len(clauses) > 1 else _split_top(body, "、")
     items = [i.strip(" 。，,") for i in items]
     if items:
         items[-1] = ETC.sub("", items[-1]).strip()
@@ -309,6 +319,7 @@ class Corpus:
     terms: dict[str, int]  # defined term → its definition sentence
     joined: str
     sources: list[str] = field(default_factory=list)  # each sentence's document
+    grams: list[set[str]] = field(default_factory=list)  # each sentence's bigrams, made once
     topic: set[str] = field(default_factory=set)  # the topic's bigrams: shared by every list about it
 
     @classmethod
@@ -335,12 +346,11 @@ class Corpus:
                 definition = _definition(sentence)
                 if definition:
                     terms.setdefault(definition[0], index)
-        return cls(sentences, values, contexts, lists, terms, "\n".join(sentences), sources)
+        return cls(sentences, values, contexts, lists, terms, "\n".join(sentences), sources, [_bigrams(s) for s in sentences])
 
     def states_value(self, fact: Fact, value: Value, num: str) -> bool:
         """Does some sentence of the base give `num` for what `fact`'s sentence is about?"""
-        about = _bigrams(fact.sentence)
-        return any(_overlap(about, _bigrams(self.sentences[i])) >= 0.5 for i in self.values.get(value.kind, {}).get(num, ()))
+        return any(_overlap(fact.grams, self.grams[i]) >= 0.5 for i in self.values.get(value.kind, {}).get(num, ()))
 
     def states_member(self, lead: str, member: str) -> bool:
         """Does some sentence of the base name `member` in a sentence about `lead`?"""
@@ -392,8 +402,7 @@ def _facts(found: TopicPassages, settings) -> tuple[list[Fact], int]:
     strength = {id(f): (-settings.authority_weight(f.chunk.doc.authority), -(f.chunk.doc.year or 0), f.rank) for f in facts}
     kept: list[Fact] = []
     for fact in sorted(facts, key=lambda f: strength[id(f)]):
-        about = _bigrams(fact.sentence)
-        if all(_overlap(about, _bigrams(k.sentence)) < 0.8 for k in kept):
+        if all(_overlap(fact.grams, k.grams) < 0.8 for k in kept):
             kept.append(fact)
     unique = [f for f in facts if any(f is k for k in kept)]
     return unique, unverified
@@ -409,10 +418,9 @@ def _value_distractors(corpus: Corpus, fact: Fact, value: Value, rng: random.Ran
     for num in corpus.values.get(value.kind, {}):
         if not _differs(num, value.num) or re.search(rf"(?<![\d.]){re.escape(num)}\s*{re.escape(value.unit)}", said):
             continue  # the right number, a rounding of it, or another of this sentence's values
-        candidate = Value(0, 0, num, value.unit, False)
-        if candidate.decimals != value.decimals or (ceiling is not None and max(_numbers(num)) > ceiling):
+        if _decimals(num) != _decimals(value.num) or (ceiling is not None and max(_numbers(num)) > ceiling):
             continue  # "83.88岁" among whole ages, or more days than a week has
-        if value.kind[1] == "range" and not (max(_numbers(num)) < min(_numbers(value.num)) or min(_numbers(num)) > max(_numbers(value.num))):
+        if value.kind[1] == "range" and not _apart(num, value.num):
             continue  # "3～5天" for "5～7天" overlaps the right range: partly right
         if corpus.states_value(fact, value, num):
             continue
@@ -433,7 +441,7 @@ def _value_distractors(corpus: Corpus, fact: Fact, value: Value, rng: random.Ran
     if value.kind[1] == "range":  # wrong ranges that overlap each other ("1～2、2～4、2～3周") read as noise
         apart: list[str] = []
         for num in ordered:
-            if all(max(_numbers(num)) < min(_numbers(o)) or min(_numbers(num)) > max(_numbers(o)) for o in apart):
+            if all(_apart(num, o) for o in apart):
                 apart.append(num)
         ordered = apart
     near = ordered[: want * 2 + 2]
@@ -505,28 +513,21 @@ def _term_distractors(corpus: Corpus, fact: Fact, rng: random.Random, want: int)
             continue
         if term.endswith("制度") != fact.term.endswith("制度"):
             continue  # one option "会诊" among "……制度" gives itself away
-        if _overlap(grams, _bigrams(term)) >= 0.8 or corpus.sentences[index] == fact.sentence:
+        likeness = _overlap(grams, _bigrams(term))
+        if likeness >= 0.8 or corpus.sentences[index] == fact.sentence:
             continue
-        candidates.append((-_overlap(grams, _bigrams(term)), index, term))
+        candidates.append((-likeness, index, term))
     near = [term for _, _, term in sorted(candidates)[: want * 2]]
     return rng.sample(near, want) if len(near) >= want else []
 
 
 # -- questions ---------------------------------------------------------------------------------
-def _section_parts(chunk: Chunk) -> list[str]:
-    """The section path without a digest's numbered lines, which are statements, not headings."""
-    parts = [p.strip() for p in display_text(chunk.section).split(">") if p.strip()]
-    while parts and (re.match(r"^\d{1,2}\s*[.、．](?!\d)", parts[-1]) or len(parts[-1]) > 24):
-        parts.pop()
-    return parts
-
-
 def _source(facts: list[Fact]) -> QuizSource:
     chunk = facts[0].chunk
     doc = chunk.doc
     return QuizSource(
         title=doc.title, original=doc.original, year=doc.year, authority=AUTHORITY_LABELS.get(doc.authority, ""),
-        section=" > ".join(_section_parts(chunk)[:2]), file=doc.source, chunk_ids=list(dict.fromkeys(f.chunk.id for f in facts)),
+        section=" > ".join(heading_parts(chunk.section)[:2]), file=doc.source, chunk_ids=list(dict.fromkeys(f.chunk.id for f in facts)),
     )
 
 
@@ -539,7 +540,7 @@ GENERIC_HEADINGS = {"定义", "基本要求", "概述", "要求", "内容", "说
 def _leaf(chunk: Chunk) -> str:
     """The heading a sentence sits under, with its parent where it alone says nothing
     ("会诊制度 · 基本要求", not "基本要求")."""
-    parts = [SECTION_NUMBER.sub("", p).strip() for p in _section_parts(chunk)]
+    parts = [SECTION_NUMBER.sub("", p).strip() for p in heading_parts(chunk.section)]
     if len(parts) >= 2 and parts[-1] in GENERIC_HEADINGS:
         return f"{parts[-2]} · {parts[-1]}"
     return parts[-1] if parts else ""
@@ -549,7 +550,7 @@ def _according(fact: Fact, name_section: bool | str = True) -> str:
     """Guidelines differ between editions, so a question names the document it is asked
     from; and the section, where the sentence leans on it ("常用维持剂量……" under 硝苯地平)."""
     leaf = _leaf(fact.chunk)
-    if leaf and (name_section == "always" or (name_section and _overlap(_bigrams(leaf), _bigrams(fact.sentence)) < 0.5)):
+    if leaf and (name_section == "always" or (name_section and _overlap(_bigrams(leaf), fact.grams) < 0.5)):
         return f"根据{_document_name(fact.chunk)}“{leaf}”部分，"
     return f"根据{_document_name(fact.chunk)}，"
 
@@ -583,19 +584,23 @@ def _said_elsewhere(fact: Fact, value: Value) -> bool:
     return any(re.search(rf"(?<![\d.]){re.escape(part)}(?![\d.])", rest) for part in re.split(r"[～~/\-–]", value.raw))
 
 
+def _unit_alone(fact: Fact, value: Value) -> bool:
+    """Is this the sentence's only value in its unit?"""
+    return sum(o.unit == value.unit for o in fact.values) == 1
+
+
 def _changeable(fact: Fact) -> list[Value]:
     """Values a false statement may change: an exact one — a bound changed may still be true
     ("通常<30岁" made "<35岁", "≥65岁接种" made "≥70岁": a review judged both literally true);
     not a lone 1 ("每月随诊1次" made "3次" reads absurd); not one whose unit the sentence uses
     again, where the change contradicts the rest ("每天4次……分1～2次服")."""
-    return [v for v in fact.values if not v.bounded and v.num != "1" and sum(o.unit == v.unit for o in fact.values) == 1]
+    return [v for v in fact.values if not v.bounded and v.num != "1" and _unit_alone(fact, v)]
 
 
 def _value_question(kind: QuestionType, corpus: Corpus, fact: Fact, rng: random.Random, truth: bool = True) -> dict | None:
     # Not a value the stem hints at: its number written again, or another of its unit beside it
     # ("4周达最大疗效" next to the asked 2周; 收缩压140 next to the asked 舒张压90).
-    usable = [v for v in fact.values if not (v.unit == "次" and v.num == "1") and not _said_elsewhere(fact, v)
-              and sum(o.unit == v.unit for o in fact.values) == 1]
+    usable = [v for v in fact.values if not (v.unit == "次" and v.num == "1") and not _said_elsewhere(fact, v) and _unit_alone(fact, v)]
     if kind == "judge":
         if not PREDICATE.search(fact.sentence):
             return None
@@ -627,28 +632,23 @@ def _value_question(kind: QuestionType, corpus: Corpus, fact: Fact, rng: random.
 
 
 def _list_question(kind: QuestionType, corpus: Corpus, fact: Fact, rng: random.Random, truth: bool = True) -> dict | None:
-    built = _list_member_question(kind, corpus, fact, rng, truth)
-    return {**built, "form": "list"} if built else None
-
-
-def _list_member_question(kind: QuestionType, corpus: Corpus, fact: Fact, rng: random.Random, truth: bool) -> dict | None:
-    stem = f"{fact.lead}{fact.verb}（　）。"
+    stem, form = f"{fact.lead}{fact.verb}（　）。", {"form": "list"}
     if kind in ("multi", "single"):
         right = rng.sample(fact.items, min(len(fact.items), rng.choice((2, 3, 4)))) if kind == "multi" else [rng.choice(fact.items)]
         wrong = _member_distractors(corpus, fact, rng, (len(LETTERS) if kind == "multi" else 4) - len(right))
         if not wrong:
             return None
         options, answer = _choices(right, wrong, rng, ordered=False)
-        return {"stem": stem, "options": options, "answer": answer, "correct": right, "keywords": right, "distractors": wrong}
+        return {"stem": stem, "options": options, "answer": answer, "correct": right, "keywords": right, "distractors": wrong, **form}
     if kind == "judge":
         if truth:
-            return {"stem": fact.sentence, "answer": TRUE, "correct": fact.items, "keywords": fact.items}
+            return {"stem": fact.sentence, "answer": TRUE, "correct": fact.items, "keywords": fact.items, **form}
         wrong = _member_distractors(corpus, fact, rng, 1)
         if not wrong:
             return None
         swapped = rng.choice(fact.items)
         return {"stem": fact.sentence.replace(swapped, wrong[0], 1), "answer": FALSE, "correct": [swapped], "keywords": [swapped],
-                "distractors": wrong}
+                "distractors": wrong, **form}
     return None
 
 
@@ -766,7 +766,7 @@ def build_quiz(
     pool += facts[len(pool) :]
     sections: dict[tuple, list[Fact]] = {}
     for fact in facts:
-        sections.setdefault((fact.chunk.doc.source, *_section_parts(fact.chunk)), []).append(fact)
+        sections.setdefault((fact.chunk.doc.source, *heading_parts(fact.chunk.section)), []).append(fact)
     made: list[tuple[QuestionType, dict]] = []
     asked: set[tuple[str, tuple[float, ...]]] = set()
     asked_counts: list[tuple[str, tuple[float, ...], set[str]]] = []
@@ -775,7 +775,7 @@ def build_quiz(
     forms: dict[str, int] = {}
 
     def attempt(fact: Fact, capped: bool) -> dict | None:
-        key = (fact.chunk.doc.source, *_section_parts(fact.chunk))
+        key = (fact.chunk.doc.source, *heading_parts(fact.chunk.section))
         if capped and key in asked_sections:
             return None  # one question per section first: two from one paragraph prompt each other
         if capped and sum(m[1]["facts"][0].chunk.doc.source == key[0] for m in made) >= math.ceil(MAX_DOCUMENT_SHARE * n):
@@ -826,7 +826,7 @@ def build_quiz(
             asked |= measured
             built.setdefault("facts", [fact])
             used.update(id(f) for f in built["facts"])
-            asked_sections.add((fact.chunk.doc.source, *_section_parts(fact.chunk)))
+            asked_sections.add((fact.chunk.doc.source, *heading_parts(fact.chunk.section)))
             made.append((built["kind"], built))
             forms[built["form"]] = forms.get(built["form"], 0) + 1
     if not made:

@@ -7,16 +7,28 @@ say the topic are kept, national documents before local ones.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from assistant.answer.checks import relevance_floor
 from assistant.models import Chunk
 from assistant.pipeline import Assistant
 from assistant.retrieve import Query, Retriever
-from assistant.textnorm import normalize
+from assistant.textnorm import display_text, normalize
 from assistant.tokenize import tokenize_normalized
 
 NATIONAL = ("national_regulation", "national_guideline", "society_guideline")
+# A digest's quick-reference appendix ("要点速查") restates facts stated in its body.
+QUICK_REFERENCE = re.compile(r"速查")
+
+
+def heading_parts(section: str) -> list[str]:
+    """A section path without its trailing numbered lines: a digest's "2. 高血压患者随访时应……"
+    is a statement, not a heading ("4.1 按血压水平分类" is a heading)."""
+    parts = [p.strip() for p in display_text(section).split(">") if p.strip()]
+    while parts and (re.match(r"^\d{1,2}\s*[.、．](?!\d)", parts[-1]) or len(parts[-1]) > 24):
+        parts.pop()
+    return parts
 
 
 @dataclass
