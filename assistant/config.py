@@ -126,6 +126,29 @@ class Settings(BaseModel):
     # Share of the topic (IDF-weighted) a question's sentence must say, with its title and
     # section: 0.8 lets a minor word of a long topic (管理 of 高血压患者随访管理) go unsaid.
     quiz_coverage: float = 0.8
+    # The quiz's limits, each set by a blind trainer review (eval/grading/trainer-2026-11-30/).
+    # A question is one sentence read through once: 160-character stems were too long to use;
+    # an option of "下列说法正确的是" is read in a glance.
+    quiz_max_sentence_chars: int = 110
+    quiz_max_option_chars: int = 70
+    # No one document or form fills a bank: a drug guideline's doses took half of 高血压, and
+    # the definitions of the 18 制度 most of 核心制度.
+    quiz_max_document_share: float = Field(default=0.4, gt=0, le=1)
+    quiz_max_form_share: float = Field(default=0.35, gt=0, le=1)
+    # A wrong number differs enough to be another rule, not a rounding: at 0.15, 88 % could not
+    # be offered for a 92 % SaO2 threshold and 65 % was.
+    quiz_min_difference: float = 0.04
+    # How far a wrong number may lie from the right one, as a factor on log(1 + x): 4 for 2 and
+    # 72 for 24 are weighed, 52 for 2 is not; a measurement or an age nearer (120–180 for 140
+    # mmHg, not 70); a blood-pressure pair nearer still (180/110 is no target for 130/80).
+    quiz_distance_factor: float = Field(default=5.0, gt=1)
+    quiz_measure_distance_factor: float = Field(default=1.5, gt=1)
+    quiz_pair_distance_factor: float = Field(default=1.3, gt=1)
+    # A wrong measurement is one the base says of a like quantity (a quarter of the bigrams of
+    # the words before it); a wrong list member comes from a list whose lead is alike (at 0.15
+    # a 高血压 bank offered "很高危4个层次" as a symptom).
+    quiz_min_context_likeness: float = 0.25
+    quiz_min_list_likeness: float = 0.3
 
     # Serving.
     host: str = "127.0.0.1"

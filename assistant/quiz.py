@@ -30,6 +30,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from assistant import texts
+from assistant.config import Settings
 from assistant.models import AUTHORITY_LABELS, DISCLAIMER, Chunk
 from assistant.pipeline import Assistant
 from assistant.retrieve import Retriever
@@ -78,39 +79,14 @@ PREDICATE = re.compile(r"应|为|是|须|需|宜|可|建议|推荐|不得|禁|�
 SURVEY = re.compile(r"患病率|发病率|流行病学|调查|截肢率|死亡率|规格|我国")
 # A definition: "会诊是指……". The term is asked, other defined terms are the wrong options.
 DEFINITION = re.compile(r"^(?P<term>[^，。：；、（）]{2,24}?)(?P<body>(?:是指|系指|指的是)[：:]?.{8,})$")
-# A wrong number must differ enough to be a different rule, not a rounding (67 % vs 68 %);
-# at 0.15, 88 % could not be offered for a 92 % SaO2 threshold and 65 % was (trainer's eye).
-MIN_DIFFERENCE = 0.04
-# No one form fills a bank: definitions of 18 制度 would otherwise take most of a 核心制度 bank.
-MAX_FORM_SHARE = 0.35
-CAPPED_FORMS = ("term", "statements")
-MAX_DOCUMENT_SHARE = 0.4
-# A wrong number within a factor of about five of the right one (on log(1 + x)): 4 for 2 and
-# 72 for 24 are plausible, 52 for 2 is not.
-MAX_DISTANCE = math.log(5)
-# A measurement or an age closer still: 120–180 for 140 mmHg, not 70 (a diastolic value);
-# 35–75 for 50岁, not 6～17 for 20～74岁 (trainer review).
-MAX_MEASURE_DISTANCE = math.log(1.5)
+CAPPED_FORMS = ("term", "statements")  # the forms held to settings.quiz_max_form_share
 NEAR_UNITS = MEASURES | {"岁"}
-# A wrong measurement is one the base says of a like quantity (a quarter of the bigrams of the
-# words before it): total cholesterol's 5.2 is no option for a fasting-glucose threshold.
-MIN_CONTEXT_LIKENESS = 0.25
-# A blood-pressure pair closer yet: 180/110 is no target for 130/80 (trainer review).
-MAX_PAIR_DISTANCE = math.log(1.3)
 # What a value can physically be: 每周10～14天 is no option (trainer review).
 CEILINGS = ((re.compile(r"每周\D{0,4}$"), ("天", "日"), 7), (re.compile(r"每[天日]\D{0,4}$"), ("小时",), 24),
             (re.compile(r"每年\D{0,4}$"), ("个月",), 12), (re.compile(r""), ("%",), 99.9))
 # Generic words of a defined term: the rest of the term must not be in its definition, or the
 # question gives its answer away ("首诊负责制度是指：……即首诊医师……").
 TERM_GENERIC = re.compile(r"制度|管理|办法|规定|标准|现象|状态|情况")
-# A question is one sentence a trainee reads through once (a review found 160-character stems
-# too long to use).
-MAX_SENTENCE_CHARS = 110
-# An option of "下列说法正确的是" is one sentence a trainee reads in a glance.
-MAX_OPTION_CHARS = 70
-# Wrong members come from lists whose lead says something alike (a third of its bigrams, the
-# topic's own left out); at 0.15 a 高血压 bank offered "很高危4个层次" as a symptom.
-MIN_LIST_LIKENESS = 0.3
 # Not checked against the original, contested (a reviewer's flag recorded in the digest), or a
 # digest's note about itself: nothing to examine anyone on.
 META = re.compile(r"本摘要|原文|未核实|有争议|核对")
@@ -208,14 +184,14 @@ def with_unit(num: str, unit: str) -> str:
     return f"{num} {unit}" if unit[0].isascii() and unit != "%" else num + unit
 
 
-def _differs(a: str, b: str) -> bool:
+def _differs(a: str, b: str, min_difference: float) -> bool:
     """A wrong number is a different rule, not a rounding of the right one (67 % vs 68 %)."""
     x, y = _numbers(a), _numbers(b)
     step = 10.0 ** -max(_decimals(b))
     # Every part differs, by a share and by more than a last-digit step: "2～3次" for "2～4次"
     # or 150/90 for 140/90 tests a hair, 67 % for 68 % a rounding; 88 % for 92 % SaO2 is a rule.
     return len(x) == len(y) and all(
-        abs(p - q) / max(abs(p), abs(q), 1e-9) >= MIN_DIFFERENCE and abs(p - q) >= 2 * step for p, q in zip(x, y)
+        abs(p - q) / max(abs(p), abs(q), 1e-9) >= min_difference and abs(p - q) >= 2 * step for p, q in zip(x, y)
     )
 
 
@@ -321,6 +297,7 @@ class Corpus:
     sources: list[str] = field(default_factory=list)  # each sentence's document
     grams: list[set[str]] = field(default_factory=list)  # each sentence's bigrams, made once
     topic: set[str] = field(default_factory=set)  # the topic's bigrams: shared by every list about it
+    settings: Settings = field(default_factory=Settings)  # the quiz_* limits
 
     @classmethod
     def of(cls, retriever: Retriever, max_chars: int) -> "Corpus":
@@ -371,7 +348,7 @@ def _facts(found: TopicPassages, settings) -> tuple[list[Fact], int]:
             continue
         for start, end, _ in answer_spans(chunk.text, settings.max_sentence_chars):
             sentence = display_text(chunk.text[start:end]).strip()
-            if not 10 <= len(sentence) <= MAX_SENTENCE_CHARS or WITHHELD.search(sentence):
+            if not 10 <= len(sentence) <= settings.quiz_max_sentence_chars or WITHHELD.search(sentence):
                 continue  # a fragment, or a digest's note that it withheld a figure
             if DEPENDENT_START.match(sentence) or POINTS_ELSEWHERE.search(sentence) or sentence.endswith(("：", ":")):
                 continue
@@ -411,12 +388,13 @@ def _facts(found: TopicPassages, settings) -> tuple[list[Fact], int]:
 # -- wrong options -----------------------------------------------------------------------------
 def _value_distractors(corpus: Corpus, fact: Fact, value: Value, rng: random.Random, want: int) -> list[str]:
     """Other numbers of the same kind from the base, nearest in size first, none true here."""
+    settings = corpus.settings
     others: dict[tuple[float, ...], tuple[float, bool, float, str]] = {}
     said = re.sub(r"\s*[~～\-–]\s*", "～", fact.sentence)  # ranges written as the corpus keys them
     ceiling = next((top for before, units, top in CEILINGS if value.unit in units and before.search(fact.sentence[: value.start])), None)
     about = _bigrams(value.context)
     for num in corpus.values.get(value.kind, {}):
-        if not _differs(num, value.num) or re.search(rf"(?<![\d.]){re.escape(num)}\s*{re.escape(value.unit)}", said):
+        if not _differs(num, value.num, settings.quiz_min_difference) or re.search(rf"(?<![\d.]){re.escape(num)}\s*{re.escape(value.unit)}", said):
             continue  # the right number, a rounding of it, or another of this sentence's values
         if _decimals(num) != _decimals(value.num) or (ceiling is not None and max(_numbers(num)) > ceiling):
             continue  # "83.88岁" among whole ages, or more days than a week has
@@ -425,13 +403,15 @@ def _value_distractors(corpus: Corpus, fact: Fact, value: Value, rng: random.Ran
         if corpus.states_value(fact, value, num):
             continue
         distance = abs(math.log1p(_numbers(num)[0]) - math.log1p(_numbers(value.num)[0]))
-        limit = MAX_PAIR_DISTANCE if value.kind[1] == "pair" else MAX_MEASURE_DISTANCE if value.unit in NEAR_UNITS else MAX_DISTANCE
+        factor = (settings.quiz_pair_distance_factor if value.kind[1] == "pair" else settings.quiz_measure_distance_factor
+                  if value.unit in NEAR_UNITS else settings.quiz_distance_factor)
+        limit = math.log(factor)
         if distance > limit:
             continue  # "每天至少查房52次" or "收缩压≥70 mmHg" is no option anyone would weigh
         # Nearest first among numbers said of the same thing (values after "舒张压" for a
         # 舒张压 threshold), then the rest.
         likeness = _overlap(about, corpus.contexts.get((value.kind, num), set()))
-        if value.unit in MEASURES and likeness < MIN_CONTEXT_LIKENESS:
+        if value.unit in MEASURES and likeness < settings.quiz_min_context_likeness:
             continue  # a measurement offered must be one said of a like quantity: no 130 for a 舒张压
         # A value several rules use (24小时, 2周) before one that a single sentence happens to
         # say (11分钟, 15小时: a review found them odd).
@@ -482,7 +462,7 @@ def _member_distractors(corpus: Corpus, fact: Fact, rng: random.Random, want: in
     )
     pool: list[str] = []
     for similarity, index, items in ranked:
-        if -similarity < MIN_LIST_LIKENESS:
+        if -similarity < corpus.settings.quiz_min_list_likeness:
             break  # members of an unrelated list (a test for a 查房 list) are no plausible option
         if corpus.sources[index] != fact.chunk.doc.source:
             # Only the same document's other lists: another document's list of the same kind is
@@ -700,7 +680,7 @@ def _statements_question(corpus: Corpus, fact: Fact, section: list[Fact], rng: r
     """下列说法正确的是（多选）: four sentences of one section — the true ones verbatim, one or
     two with a value changed as in a false true/false statement."""
     members = [m for m in [fact] + [f for f in section if f is not fact]
-               if len(m.sentence) <= MAX_OPTION_CHARS and PREDICATE.search(m.sentence)]
+               if len(m.sentence) <= corpus.settings.quiz_max_option_chars and PREDICATE.search(m.sentence)]
     if len(members) < 4 or members[0] is not fact:
         return None
     chosen = [fact] + rng.sample(members[1:], 3)
@@ -759,6 +739,7 @@ def build_quiz(
         return bank
     corpus = Corpus.of(found.retriever, settings.max_sentence_chars)
     corpus.topic = _bigrams(topic)
+    corpus.settings = settings
     rng = random.Random(seed)
     # The seed varies which facts are asked and how, among the most relevant first.
     pool = facts[: max(2 * n, n + 10)]
@@ -778,7 +759,7 @@ def build_quiz(
         key = (fact.chunk.doc.source, *heading_parts(fact.chunk.section))
         if capped and key in asked_sections:
             return None  # one question per section first: two from one paragraph prompt each other
-        if capped and sum(m[1]["facts"][0].chunk.doc.source == key[0] for m in made) >= math.ceil(MAX_DOCUMENT_SHARE * n):
+        if capped and sum(m[1]["facts"][0].chunk.doc.source == key[0] for m in made) >= math.ceil(settings.quiz_max_document_share * n):
             return None  # and no one document fills the bank (a drug guideline's doses took half of 高血压)
         # The type asked least so far comes first; a fact that cannot make it may make another.
         counts = {kind: sum(m[0] == kind for m in made) for kind in bank.types}
@@ -793,7 +774,7 @@ def build_quiz(
                 makers = makers + [lambda k, c, f, r, truth=True: _statements_question(c, f, section, r)]
             for maker in makers:
                 built = maker(kind, corpus, fact, rng, truth)
-                if built and capped and built["form"] in CAPPED_FORMS and forms.get(built["form"], 0) >= math.ceil(MAX_FORM_SHARE * n):
+                if built and capped and built["form"] in CAPPED_FORMS and forms.get(built["form"], 0) >= math.ceil(settings.quiz_max_form_share * n):
                     continue
                 if built:
                     return {**built, "kind": kind}
