@@ -43,13 +43,13 @@ TYPES: tuple[QuestionType, ...] = ("single", "multi", "judge", "fill")
 TYPE_LABELS = {"single": "单选题", "multi": "多选题", "judge": "判断题", "fill": "填空题"}
 LETTERS = "ABCDE"
 TRUE, FALSE = "正确", "错误"
-AS_WRITTEN = "下列数值中，填入括号后与原文一致的是："  # a choice on a bound asks for the document's figure
+AS_WRITTEN = "下列数值中，填入括号后与原文一致的是："  # a value choice asks for the document's figure
 
 # A value a question can ask: a number (or range, or systolic/diastolic pair) with a unit a
 # trainer teaches. Not a list number, an ordinal (第3次) or part of a formula (×100%).
 VALUE = re.compile(
     r"(?<![×*/\d.第A-Za-z])(?<!\d )(?<!\d\u00a0)(?P<num>\d+(?:\.\d+)?(?:\s*(?P<sep>[~～\-–/])\s*\d+(?:\.\d+)?)?)\s*"
-    r"(?P<unit>mmHg|mmol/L|μmol/L|mg/d|mg|g/d|kg/m²|g|%|次/年|次|周|个月|天|日|小时|分钟|岁|年|倍)(?![A-Za-z/])"
+    r"(?P<unit>mmHg|mmol/L|μmol/L|mg/d|mg|g/d|kg/m²|g|%|次/年|次|周|个月|天|日|小时|分钟|岁|年)(?![A-Za-z/])"
 )
 # Units of measurement: the same number in one of these is the same fact wherever it is said.
 MEASURES = {"mmHg", "mmol/L", "μmol/L", "%", "kg/m²", "mg", "mg/d", "g", "g/d"}
@@ -69,8 +69,10 @@ DEPENDENT_START = re.compile(r"^(?:其中|此外|另外|上述|以上|该|此|�
 POINTS_ELSEWHERE = re.compile(r"上述|前述|下述|如下|下列|见上|见下|同上|前款|本条")
 # Who a question is for: village doctors and township staff. Hospital-ward procedure (IV
 # infusion rates, weight-based and peri-operative dosing) and approximate statistics ("约5%
-# 的患者") were found outside what they are examined on.
-OUT_OF_SCOPE = re.compile(r"静脉|/kg|/\(kg|麻醉|术前|术后|约\s*\d")
+# 的患者") were found outside what they are examined on; a whole peri-operative section too
+# (an inpatient glucose target was asked). Risk multiples ("跌倒风险是……2.25倍") are statistics:
+# 倍 is not a unit a value is asked in.
+OUT_OF_SCOPE = re.compile(r"静脉|/kg|/\(kg|麻醉|术前|术后|围手术期|约\s*\d")
 # A true/false statement, or an option of "下列表述", must say something: a list member
 # ("体质指数<24.0 kg/m²") is no statement (a review found such a 判断题 undecidable).
 PREDICATE = re.compile(r"应|为|是|须|需|宜|可|建议|推荐|不得|禁|指|包括|规定|要求|进行|给予|采用|使用|分为|属于|提供|完成|到位|随访|转诊|诊断|检查|检测|测量|监测|评估|接种|停用|管理|记录|报告|讨论")
@@ -352,7 +354,7 @@ def _facts(found: TopicPassages, settings) -> tuple[list[Fact], int]:
                 continue  # a fragment, or a digest's note that it withheld a figure
             if DEPENDENT_START.match(sentence) or POINTS_ELSEWHERE.search(sentence) or sentence.endswith(("：", ":")):
                 continue
-            if OUT_OF_SCOPE.search(sentence):
+            if OUT_OF_SCOPE.search(f"{chunk.section} {sentence}"):
                 continue
             if QUICK_REFERENCE.search(chunk.section) or SURVEY.search(f"{chunk.section} {sentence}"):
                 continue  # a digest's quick-reference list restates its body: the same facts twice
@@ -587,19 +589,19 @@ def _value_question(kind: QuestionType, corpus: Corpus, fact: Fact, rng: random.
         usable = fact.values if truth else _changeable(fact)
     for value in rng.sample(usable, len(usable)):
         before, after = fact.sentence[: value.start], fact.sentence[value.end :]
-        asked = {"correct": [value.text], "keywords": [value.text], "values": [value], "form": "value"}
+        asked = {"correct": [value.text], "keywords": [value.text], "values": [value], "form": "value", "answers": [value]}
         if kind == "fill":  # the unit stays in the stem: the blank takes the number
             return {"stem": f"{before}____{after}", **asked, "answer": value.raw, "correct": [value.raw]}
         if kind == "single":
             wrong = [value.like(w) for w in _value_distractors(corpus, fact, value, rng, 3)]
             if wrong:
                 options, answer = _choices([value.text], wrong, rng, ordered=True)
-                stem = f"{before}（　）{fact.sentence[value.unit_end :]}"
-                if value.bounded:
-                    # A bound has no one right number as such: "≥16.7 为糖尿病" is true as well as
-                    # "≥7.0", "作用12小时以上" as well as "24小时以上" (two blind reviews found one of
-                    # each). Asked as the document's own figure, it has: only 7.0 is what it says.
-                    stem = f"{AS_WRITTEN}“{stem}”"
+                # Asked as the document's own figure. A bound has no one right number as such:
+                # "≥16.7 为糖尿病" is true as well as "≥7.0", "作用12小时以上" as well as "24小时以上"
+                # (two blind reviews found one of each); only 7.0 is what the document says. An
+                # exact value is asked the same way: a bare sentence with a gap has no question
+                # (a review sent one back as 残句).
+                stem = f"{AS_WRITTEN}“{before}（　）{fact.sentence[value.unit_end :]}”"
                 return {"stem": stem, "options": options, "answer": answer, "distractors": wrong, **asked}
         if kind == "judge":
             if truth:
@@ -708,6 +710,24 @@ def _statements_question(corpus: Corpus, fact: Fact, section: list[Fact], rng: r
             "distractors": wrong, "values": [v for m in chosen for v in m.values], "facts": chosen, "form": "statements"}
 
 
+# A drug's dose in milligrams: label detail (titration, maximum, a special group's first dose)
+# that blind trainer reviews kept sending back as outside what a village doctor is examined on.
+DOSE = re.compile(r"\d\s*(?:mg|μg|ug|U)(?![A-Za-z])")
+
+
+def _teaching_tier(corpus: Corpus, fact: Fact) -> int:
+    """How much a fact belongs in a village doctor's exam: 0 when another document states the
+    same value of the same thing (what several guidelines repeat — 140/90, 非同日3次, 每3个月
+    随访 — is the core of the subject), 2 for a drug's dose, 1 for the rest."""
+    if DOSE.search(fact.sentence):
+        return 2  # two guidelines' dose tables agreeing does not make a dose core
+    for value in fact.values:
+        for i in corpus.values.get(value.kind, {}).get(value.num, ()):
+            if corpus.sources[i] != fact.chunk.doc.source and _overlap(fact.grams, corpus.grams[i]) >= 0.5:
+                return 0
+    return 1
+
+
 def _makers(fact: Fact, kind: QuestionType):
     """The ways `fact` alone can become a question of `kind`, the most telling first."""
     if kind == "multi":
@@ -741,16 +761,20 @@ def build_quiz(
     corpus.topic = _bigrams(topic)
     corpus.settings = settings
     rng = random.Random(seed)
-    # The seed varies which facts are asked and how, among the most relevant first.
-    pool = facts[: max(2 * n, n + 10)]
-    rng.shuffle(pool)
-    pool += facts[len(pool) :]
+    # What is examined first, then the most relevant; the seed varies which facts are asked
+    # and how, within a tier of the head.
+    tier = {id(f): _teaching_tier(corpus, f) for f in facts}
+    ordered = sorted(facts, key=lambda f: tier[id(f)])
+    head = ordered[: max(2 * n, n + 10)]
+    rng.shuffle(head)
+    pool = sorted(head, key=lambda f: tier[id(f)]) + ordered[len(head) :]
     sections: dict[tuple, list[Fact]] = {}
     for fact in facts:
         sections.setdefault((fact.chunk.doc.source, *heading_parts(fact.chunk.section)), []).append(fact)
     made: list[tuple[QuestionType, dict]] = []
     asked: set[tuple[str, tuple[float, ...]]] = set()
     asked_counts: list[tuple[str, tuple[float, ...], set[str]]] = []
+    answered: set[tuple[str, tuple[float, ...]]] = set()
     used: set[int] = set()
     asked_sections: set[tuple] = set()
     forms: dict[str, int] = {}
@@ -780,13 +804,14 @@ def build_quiz(
                     return {**built, "kind": kind}
         return None
 
-    # Two passes: the first keeps any one form (definitions, "下列说法正确的是") to its share,
-    # the second fills what is left when the topic offers nothing else.
-    for capped in (True, False):
+    # Passes: the first keeps any one form (definitions, "下列说法正确的是") to its share and
+    # one question to a section, the second fills what is left when the topic offers nothing
+    # else; a drug's dose (tier 2) only when the rest cannot fill the bank.
+    for capped, last_tier in ((True, 1), (False, 1), (False, 2)):
         for fact in pool:
             if len(made) >= n:
                 break
-            if id(fact) in used:
+            if id(fact) in used or tier[id(fact)] > last_tier:
                 continue
             built = attempt(fact, capped)
             if not built:
@@ -803,6 +828,12 @@ def build_quiz(
             counted = [(v.unit, _numbers(v.num), _bigrams(v.context)) for v in built.get("values", []) if v.unit not in MEASURES]
             if any(u == u2 and n == n2 and _overlap(c, c2) >= 0.5 for u, n, c in counted for u2, n2, c2 in asked_counts):
                 continue
+            # One answer once: three questions answered "65～79岁" prompt each other (a review
+            # found a bank where they did).
+            answers = {(v.unit, _numbers(v.num)) for v in built.get("answers", [])}
+            if answers & answered:
+                continue
+            answered |= answers
             asked_counts.extend(counted)
             asked |= measured
             built.setdefault("facts", [fact])
