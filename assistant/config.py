@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "ZHIYI_"
@@ -149,6 +149,21 @@ class Settings(BaseModel):
     # a 高血压 bank offered "很高危4个层次" as a symptom).
     quiz_min_context_likeness: float = 0.25
     quiz_min_list_likeness: float = 0.3
+
+    # Optional language-model answers (off unless llm_url is set): any OpenAI-compatible
+    # server — Ollama, vLLM, llama.cpp, a provincial platform. The extractive answer is still
+    # made first and decides whether to answer; the model only words it, and every sentence it
+    # writes passes the verifier (assistant/answer/verify.py) or is dropped.
+    llm_url: str = ""  # e.g. http://10.0.0.5:11434/v1 (a bare host gets /v1)
+    llm_model: str = ""
+    llm_api_key: SecretStr = SecretStr("")  # never printed or saved with a run
+    llm_timeout: float = Field(default=30.0, gt=0)  # seconds, for the whole answer
+    llm_passages: int = Field(default=4, ge=1, le=12)  # passages given: the extractive answer's first
+    llm_max_tokens: int = Field(default=400, ge=16)
+    # Share of a generated sentence's word pairs its passage must have. 0.5: see the note on
+    # issue 15 for the measurement (a faithful paraphrase keeps most pairs; an invented
+    # sentence shares few).
+    llm_min_support: float = Field(default=0.5, ge=0, le=1)
 
     # Serving.
     host: str = "127.0.0.1"

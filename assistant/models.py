@@ -90,6 +90,31 @@ class AnswerSentence(BaseModel):
     citations: list[int]
 
 
+def sentence_line(sentence: AnswerSentence) -> str:
+    """A sentence as text, its [n] markers after it."""
+    return sentence.text + "".join(f"[{c}]" for c in sentence.citations)
+
+
+class DroppedSentence(BaseModel):
+    text: str  # what the model wrote (never shown to the doctor)
+    reason: str  # the failed check: number / comparison / negation / name / support / uncited / empty
+    detail: str = ""
+
+
+class Generation(BaseModel):
+    """What the language model did for one answer: for the evaluator and the answer log."""
+
+    model: str
+    passages: int = 0  # passages given to the model
+    generated: int = 0  # sentences it wrote
+    kept: int = 0  # of which the verifier kept
+    recited: int = 0  # kept after moving the citation to the passage that supports it
+    dropped: list[DroppedSentence] = Field(default_factory=list)
+    fallback: str = ""  # why the extractive answer was served instead ("" when it was not)
+    seconds: float = 0.0
+    done: bool = False  # False on the partial answers streamed while the model still writes
+
+
 class Answer(BaseModel):
     question: str
     refused: bool
@@ -101,7 +126,8 @@ class Answer(BaseModel):
     refused_by: str = ""  # the check that refused it ("" when answered)
     refusal_reason: str = ""  # that check's reason, for the evaluator
     signals: dict[str, float] = Field(default_factory=dict)  # what the checks and the model read
-    backend: str = "extractive"
+    backend: Literal["extractive", "llm"] = "extractive"  # who wrote the sentences
+    generation: Generation | None = None  # set whenever a language model was asked
     latency_ms: float = 0.0
     retrieved: list[str] = Field(default_factory=list)  # chunk ids in rank order, for evaluation
 
@@ -111,9 +137,7 @@ class Answer(BaseModel):
         lines: list[str] = []
         if self.message:
             lines.append(self.message)
-        for sentence in self.sentences:
-            marks = "".join(f"[{c}]" for c in sentence.citations)
-            lines.append(f"{sentence.text}{marks}")
+        lines.extend(sentence_line(s) for s in self.sentences)
         if self.citations:
             lines.append("")
             lines.append("来源：")

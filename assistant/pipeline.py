@@ -5,6 +5,8 @@ The spine, one module a stage:
     text → Question (question.py) → search (retrieve.py) → passages (answer/passages.py)
          → candidates (answer/candidates.py) → compose (answer/compose.py)
          → checks (answer/checks.py) → cite (answer/cite.py) → Answer
+         [→ a site's language model words it (answer/generate.py), each sentence verified
+            against its passage (answer/verify.py)]
 
 The UI, the CLI and the evaluator all go through here, so what is measured is what users get.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from assistant import texts
@@ -20,6 +23,7 @@ from assistant.answer import candidates as candidates_stage
 from assistant.answer.checks import Draft, run_checks
 from assistant.answer.cite import cite
 from assistant.answer.compose import select
+from assistant.answer.generate import generate
 from assistant.answer.confidence import MODEL_FILE, load_models, signals
 from assistant.answer.passages import passages as passages_stage
 from assistant.config import Settings, load_settings
@@ -96,14 +100,42 @@ class Assistant:
         )
 
     def ask(self, question: str, history: list[str] | None = None, categories: list[str] | None = None) -> Answer:
+        answer = None
+        for answer in self.ask_stream(question, history, categories):
+            pass
+        return answer
+
+    def ask_stream(
+        self, question: str, history: list[str] | None = None, categories: list[str] | None = None, model=None
+    ) -> Iterator[Answer]:
+        """The answer as it grows: one Answer without a language model; with one (Settings.llm_url),
+        each verified sentence as it comes, the last Answer yielded being the final one."""
+        draft, answer = self.ask_extractive(question, history, categories)
+        yield from self.reword(draft, answer, history, model)
+
+    def ask_extractive(
+        self, question: str, history: list[str] | None = None, categories: list[str] | None = None
+    ) -> tuple[Draft | None, Answer]:
+        """zhiyi's own answer, cited or refused: the part that needs the CPU."""
         started = time.perf_counter()
         question = (question or "").strip()
         if not question:
-            return Answer(question=question, refused=True, message=texts.EMPTY_QUESTION, refused_by="empty")
+            return None, Answer(question=question, refused=True, message=texts.EMPTY_QUESTION, refused_by="empty")
         # A pasted page is not a question; its head is enough to search with and keeps one
         # visitor from holding the CPU of a 2-core clinic PC for seconds.
         draft = self.draft(question[: self.settings.max_question_chars], history, categories)
-        return self.decide(question, draft, started)
+        return draft, self.decide(question, draft, started)
+
+    def reword(self, draft: Draft | None, answer: Answer, history: list[str] | None = None, model=None) -> Iterator[Answer]:
+        """The answer worded by the site's language model, when one is set and zhiyi answers at
+        all: a question zhiyi refuses is refused before any model is asked."""
+        if draft is None or answer.refused or not self.settings.llm_url:
+            yield answer
+            return
+        started, spent = time.perf_counter(), answer.latency_ms
+        for worded in generate(draft, answer, history, self.settings, self.synonyms, model):
+            worded.latency_ms = round(spent + (time.perf_counter() - started) * 1000, 2)
+            yield worded
 
     def decide(self, question: str, draft: Draft, started: float | None = None) -> Answer:
         """The checks' verdict on a draft: the Answer, cited or refused (and by which check)."""

@@ -56,6 +56,12 @@ class ItemResult(BaseModel):
     sentences: int = 0  # answer sentences (non-refused answers only)
     supported_sentences: int = 0  # …of which the cited passage contains the sentence
     error: str = ""  # the question raised instead of answering
+    # A site's language model (Settings.llm_url): who wrote the answer, what the model wrote
+    # and what the verifier dropped of it, and why the extractive answer was served if it was.
+    backend: str = "extractive"
+    generated: int = 0
+    dropped: dict[str, int] = Field(default_factory=dict)  # reason → sentences
+    fallback: str = ""
 
     @property
     def passed(self) -> bool:
@@ -116,7 +122,45 @@ def score_item(item: EvalItem, answer: Answer, passage_text: Mapping[str, str] |
         evidence_rank=evidence_rank(item.evidence, ranked),
         sentences=0 if answer.refused else len(answer.sentences),
         supported_sentences=supported,
+        **_generation_fields(answer),
     )
+
+
+def _generation_fields(answer: Answer) -> dict:
+    report = answer.generation
+    if report is None:
+        return {"backend": answer.backend}
+    dropped: dict[str, int] = {}
+    for d in report.dropped:
+        dropped[d.reason] = dropped.get(d.reason, 0) + 1
+    return {"backend": answer.backend, "generated": report.generated, "dropped": dropped, "fallback": report.fallback}
+
+
+def _generation_summary(results: list[ItemResult]) -> dict | None:
+    """How the language model fared, when one was asked: the share of its sentences the
+    verifier dropped (and why), and how often the extractive answer was served instead."""
+    asked = [r for r in results if r.generated or r.fallback or r.backend == "llm"]
+    if not asked:
+        return None
+    generated = sum(r.generated for r in asked)
+    reasons: dict[str, int] = {}
+    for r in asked:
+        for reason, count in r.dropped.items():
+            reasons[reason] = reasons.get(reason, 0) + count
+    fallbacks: dict[str, int] = {}
+    for r in asked:
+        if r.fallback:
+            key = r.fallback.split(":")[0]
+            fallbacks[key] = fallbacks.get(key, 0) + 1
+    return {
+        "asked": len(asked),
+        "llm_answers": sum(r.backend == "llm" for r in asked),
+        "fallback_rate": _ratio(sum(bool(r.fallback) for r in asked), len(asked)),
+        "fallbacks": fallbacks,
+        "generated_sentences": generated,
+        "dropped_share": _ratio(sum(reasons.values()), generated),
+        "dropped_by_reason": dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
+    }
 
 
 def _item_fields(item: EvalItem) -> dict:
@@ -170,6 +214,7 @@ def summarize(results: list[ItemResult], ks: Sequence[int]) -> dict:
         },
         "citation_support": _ratio(sum(r.supported_sentences for r in results), sentences),
         "latency_ms": {"p50": _percentile(latencies, 50), "p95": _percentile(latencies, 95)},
+        "llm": _generation_summary(results),
         # The denominators, so a rate can be read as "x of y".
         "counts": {
             "answerable": len(answerable),

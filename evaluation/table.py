@@ -33,7 +33,22 @@ def metric_rows(metrics: dict, ks: Sequence[int]) -> list[tuple[str, str, str, s
         ("latency_p50", "延迟 latency p50", ms(metrics["latency_ms"]["p50"]), ""),
         ("latency_p95", "延迟 latency p95", ms(metrics["latency_ms"]["p95"]), ""),
     ]
+    # With a language model: how many answers it worded, how often zhiyi fell back to its own,
+    # and the share of the model's sentences the verifier dropped (always shown, "—" without
+    # a model, so that runs line up in a comparison).
+    llm = metrics.get("llm") or {}
+    rows += [
+        ("llm_answers", "模型回答 LLM answers", pct(_ratio(llm.get("llm_answers"), llm.get("asked"))),
+         _of(llm.get("llm_answers"), llm.get("asked"))),
+        ("llm_fallback_rate", "回退原文 fallback rate", pct(llm.get("fallback_rate")), ""),
+        ("llm_dropped_share", "核对删句 verifier dropped", pct(llm.get("dropped_share")),
+         _of(sum(llm.get("dropped_by_reason", {}).values()) if llm else None, llm.get("generated_sentences"))),
+    ]
     return rows
+
+
+def _ratio(part: int | None, whole: int | None) -> float | None:
+    return part / whole if part is not None and whole else None
 
 
 def pct(value: float | None) -> str:

@@ -192,21 +192,33 @@ def _categories(selected: list[str] | None) -> list[str] | None:
     return chosen
 
 
-def answer_html(
+def answer_htmls(
     assistant: Assistant, question: str, history: list[str], categories: list[str] | None, anchor: str,
     feedback: FeedbackStore | None = None, user: str = "local",
-) -> str:
-    """Ask and render; never raises: any failure becomes a Chinese message. With a
-    feedback store the answer is logged and gets 👍/👎 buttons."""
+) -> Iterator[str]:
+    """Ask and render as the answer grows (a model's verified sentences one by one); the last
+    page yielded is the final answer. Never raises: any failure becomes a Chinese message.
+    With a feedback store the final answer is logged and gets 有用/有错 buttons."""
     try:
-        answer = assistant.ask(question, history=history or None, categories=categories)
+        answer = None
+        for answer in assistant.ask_stream(question, history=history or None, categories=categories):
+            if answer.generation is not None and not answer.generation.done:  # still being written
+                yield render.render_answer(answer, anchor=anchor, streaming=True)
         answer_id = feedback.log_answer(answer, user) if feedback is not None else ""
-        return render.render_answer(answer, anchor=anchor, answer_id=answer_id)
+        yield render.render_answer(answer, anchor=anchor, answer_id=answer_id)
     except IndexMissing:
-        return render.render_error(texts.INDEX_MISSING)
+        yield render.render_error(texts.INDEX_MISSING)
     except Exception as exc:
         log.exception("answering %r failed", question)
-        return render.render_error(texts.ERROR_ANSWER.format(kind=type(exc).__name__))
+        yield render.render_error(texts.ERROR_ANSWER.format(kind=type(exc).__name__))
+
+
+def answer_html(*args, **kwargs) -> str:
+    """The final page of `answer_htmls`."""
+    page = ""
+    for page in answer_htmls(*args, **kwargs):
+        pass
+    return page
 
 
 # -- the page --------------------------------------------------------------------------
@@ -466,10 +478,11 @@ def build_app(
             yield history_turns, render.render_conversation(pending), "", gr.skip()
             previous = [t["question"] for t in history_turns]
             user = getattr(request, "username", None) or "local"
-            html_ = answer_html(assistant, text, previous, _categories(selected), anchor=f"t{number}", feedback=feedback, user=user)
-            # A long day's conversation stays light: only the latest turns are kept.
-            done = [*history_turns, {"question": text, "html": html_, "n": number}][-MAX_TURNS:]
-            yield done, render.render_conversation(done), gr.skip(), index_status(assistant)
+            for html_ in answer_htmls(assistant, text, previous, _categories(selected), anchor=f"t{number}", feedback=feedback, user=user):
+                # A long day's conversation stays light: only the latest turns are kept.
+                done = [*history_turns, {"question": text, "html": html_, "n": number}][-MAX_TURNS:]
+                yield done, render.render_conversation(done), gr.skip(), gr.skip()
+            yield gr.skip(), gr.skip(), gr.skip(), index_status(assistant)
 
         outputs = [turns, chat, question, status]
         common = dict(outputs=outputs, show_progress="hidden", concurrency_id="ask")

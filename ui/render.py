@@ -117,7 +117,7 @@ def render_feedback(answer_id: str) -> str:
     )
 
 
-def render_answer(answer: Answer, anchor: str = "a", answer_id: str = "") -> str:
+def render_answer(answer: Answer, anchor: str = "a", answer_id: str = "", streaming: bool = False) -> str:
     """One answer: note, sentences with [n] markers, source cards, disclaimer, and the
     feedback buttons when the answer was logged (``answer_id``).
 
@@ -128,6 +128,8 @@ def render_answer(answer: Answer, anchor: str = "a", answer_id: str = "") -> str
         message = answer.message or texts.REFUSED_HINT
         parts.append(f'<div class="zy-refusal">{esc(message)}</div>')
     else:
+        if answer.backend == "llm":  # a model worded it: said before anything else
+            parts.append(f'<div class="zy-llm">{esc(texts.LLM_BADGE)}</div>')
         if answer.message:
             parts.append(f'<div class="zy-note">{esc(answer.message)}</div>')
         titles = {c.id: c.title for c in answer.citations}
@@ -146,8 +148,10 @@ def render_answer(answer: Answer, anchor: str = "a", answer_id: str = "") -> str
     parts.append(render_disclaimer(answer.disclaimer))
     if answer_id:
         parts.append(render_feedback(answer_id))
-    state = "refused" if answer.refused else "answered"
-    return f'<div class="zy-answer" data-state="{state}">{"".join(parts)}</div>'
+    if streaming:
+        parts.append(f'<div class="zy-pending">{esc(texts.CHECKING)}</div>')
+    state = "streaming" if streaming else "refused" if answer.refused else "answered"
+    return f'<div class="zy-answer" data-state="{state}" data-backend="{answer.backend}">{"".join(parts)}</div>'
 
 
 def render_error(message: str) -> str:

@@ -12,11 +12,13 @@ refuses to start and says how to add one.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import json
 import socket
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -24,7 +26,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from assistant.config import Settings
-from assistant.models import Answer, Category
+from assistant.models import Answer, Category, sentence_line
 from assistant.pipeline import Assistant, IndexMissing
 from ui import texts
 from ui.accounts import Accounts
@@ -80,6 +82,14 @@ class ChatRequest(BaseModel):
 
 
 # -- rendering an answer as a chat reply ---------------------------------------------------
+def _extra(answer: Answer, answer_id: str) -> dict:
+    """What an OpenAI client may ignore and a HIS system reads: the citations and zhiyi's verdict."""
+    zhiyi = {"answer_id": answer_id, "refused": answer.refused, "refused_by": answer.refused_by, "backend": answer.backend}
+    if answer.generation is not None:
+        zhiyi["generation"] = answer.generation.model_dump(exclude={"dropped"}) | {"dropped": len(answer.generation.dropped)}
+    return {"citations": citations_data(answer), "zhiyi": zhiyi}
+
+
 def citations_data(answer: Answer) -> list[dict]:
     return [
         {
@@ -139,9 +149,17 @@ class Service:
         self._answering = threading.BoundedSemaphore(settings.answer_concurrency)
 
     def ask(self, question: str, history: list[str], categories: list[str] | None, user: str) -> tuple[Answer, str]:
-        with self._answering:
-            answer = self.assistant.ask(question, history=history or None, categories=categories)
+        answer = None
+        for answer in self.ask_stream(question, history, categories):
+            pass
         return answer, self.feedback.log_answer(answer, user)
+
+    def ask_stream(self, question: str, history: list[str], categories: list[str] | None) -> Iterator[Answer]:
+        """The answer as it grows. Only zhiyi's own answer holds an answering slot: waiting on a
+        site's model server takes no CPU here, and must not keep other doctors in line."""
+        with self._answering:
+            draft, answer = self.assistant.ask_extractive(question, history=history or None, categories=categories)
+        yield from self.assistant.reword(draft, answer, history or None)
 
 
 def _offline_docs(app: FastAPI) -> None:
@@ -222,20 +240,22 @@ def create_app(service: Service, chat=None) -> FastAPI:
         if not asked:
             raise HTTPException(422, texts.CHAT_NEEDS_QUESTION)
         question = asked[-1][:MAX_QUESTION]
-        answer, answer_id = answer_or_503(question, asked[:-1][-20:], None, user)
         created = int(time.time())
-        completion_id = f"chatcmpl-{answer_id}"
-        extra = {"citations": citations_data(answer), "zhiyi": {"answer_id": answer_id, "refused": answer.refused,
-                                                                 "refused_by": answer.refused_by}}
-        content = answer.to_text(quotes=False)  # the quotes travel as structured `citations`
         if not body.stream:
+            answer, answer_id = answer_or_503(question, asked[:-1][-20:], None, user)
             return {
-                "id": completion_id, "object": "chat.completion", "created": created, "model": MODEL_ID,
+                "id": f"chatcmpl-{answer_id}", "object": "chat.completion", "created": created, "model": MODEL_ID,
                 "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": content}}],
+                             "message": {"role": "assistant", "content": answer.to_text(quotes=False)}}],
                 "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-                **extra,
+                **_extra(answer, answer_id),
             }
+        growing = service.ask_stream(question, asked[:-1][-20:], None)
+        try:
+            first = next(growing)  # zhiyi's own part runs now, so a missing index is still a 503
+        except IndexMissing as exc:
+            raise HTTPException(503, str(exc)) from exc
+        completion_id = f"chatcmpl-{uuid.uuid4().hex[:16]}"
 
         def events() -> Iterator[str]:
             def chunk(delta: dict, finish: str | None = None, **more) -> str:
@@ -244,9 +264,21 @@ def create_app(service: Service, chat=None) -> FastAPI:
                 return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
             yield chunk({"role": "assistant", "content": ""})
-            for line in content.split("\n"):  # the answer exists whole; lines keep clients responsive
+            sent, answer = 0, first
+            for answer in itertools.chain([first], growing):
+                if answer.generation is not None and not answer.generation.done:
+                    # A model's sentences go out one by one, each once the verifier has kept it.
+                    for sentence in answer.sentences[sent:]:
+                        yield chunk({"content": sentence_line(sentence) + "\n"})
+                    sent = len(answer.sentences)
+            answer_id = service.feedback.log_answer(answer, user)
+            if sent and answer.backend == "llm":
+                rest = answer.model_copy(update={"sentences": answer.sentences[sent:]})
+            else:  # nothing streamed yet, or the extractive answer replaces what was (its note says why)
+                rest = answer
+            for line in rest.to_text(quotes=False).split("\n"):
                 yield chunk({"content": line + "\n"})
-            yield chunk({}, "stop", **extra)
+            yield chunk({}, "stop", **_extra(answer, answer_id))
             yield "data: [DONE]\n\n"
 
         return StreamingResponse(events(), media_type="text/event-stream")
