@@ -8,6 +8,7 @@ request the page made went to this machine only.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import socket
 import time
@@ -111,19 +112,19 @@ def ui_settings(tmp_path_factory):
 
 
 class Spy:
-    """Wraps Assistant.ask: records the calls and fails on demand."""
+    """Wraps Assistant.ask_stream (what the page calls): records the calls and fails on demand."""
 
     FAIL = "请故意出错"
 
-    def __init__(self, ask):
-        self._ask = ask
+    def __init__(self, ask_stream):
+        self._ask_stream = ask_stream
         self.calls: list[dict] = []
 
-    def __call__(self, question, history=None, categories=None):
+    def __call__(self, question, history=None, categories=None, model=None):
         self.calls.append({"question": question, "history": list(history or []), "categories": categories})
         if question == self.FAIL:
             raise RuntimeError("boom")
-        return self._ask(question, history=history, categories=categories)
+        yield from self._ask_stream(question, history=history, categories=categories, model=model)
 
 
 @pytest.fixture(scope="module")
@@ -134,8 +135,9 @@ def server(ui_settings, outbound):
 
     assistant = Assistant(ui_settings)
     assert preload(assistant)
-    spy = Spy(assistant.ask)
-    assistant.ask = spy
+    spy = Spy(assistant.ask_stream)
+    assistant.ask_stream = spy
+    spy.assistant = assistant
     # The deployed shape: the chat mounted under the FastAPI service.
     service = Service(ui_settings, assistant)
     server = Server(create_app(service, build_app(assistant, service.feedback)), ui_settings.host, ui_settings.port)
@@ -316,6 +318,38 @@ def test_failure_becomes_a_chinese_message_and_the_chat_goes_on(page):
     expect(turn.locator(".zy-sentence").first).to_contain_text("10分钟")
     page.get_by_role("button", name="清空对话").click()
     expect(page.locator("#zy-chat .zy-turn")).to_have_count(0)
+
+
+@pytest.mark.browser
+def test_a_models_answer_is_marked_and_shows_only_verified_sentences(page, spy):
+    """With a site's model server (a fake one on loopback): the answer is marked as worded by a
+    model, shows the sentence the verifier kept under its source, and never the one with a
+    changed number."""
+    from playwright.sync_api import expect
+
+    from tests.test_llm import FakeLLM
+
+    fake = FakeLLM()
+    fake.reply = lambda prompt: "原发性高血压患者每年至少要有4次面对面的随访[1]。原发性高血压患者每年至少要有8次面对面随访[1]。"
+    assistant = spy.assistant
+    plain_settings = assistant.settings
+    assistant.settings = plain_settings.with_overrides({"llm_url": fake.url, "llm_model": "县级模型", "llm_timeout": 10})
+    try:
+        turn = ask(page, "高血压患者每年随访几次？", 1)
+        answer = turn.locator(".zy-answer")
+        expect(answer).to_have_attribute("data-state", "answered")
+        expect(answer).to_have_attribute("data-backend", "llm")
+        expect(answer.locator(".zy-llm")).to_contain_text("模型组织语言")
+        expect(answer.locator(".zy-note")).to_contain_text("县级模型")
+        expect(answer.locator(".zy-sentence")).to_have_count(1)
+        expect(answer.locator(".zy-sentence")).to_contain_text("每年至少要有4次面对面的随访")
+        assert "8次" not in answer.inner_text()
+        expect(answer.locator("#t1-src-1 mark").first).to_contain_text("至少4次")
+        expect(answer.locator(".zy-disclaimer")).to_contain_text("仅供参考，不替代临床判断")
+        assert fake.requests and "至少4次" in json.dumps(fake.requests[-1], ensure_ascii=False)
+    finally:
+        assistant.settings = plain_settings
+        fake.server.shutdown()
 
 
 @pytest.mark.browser

