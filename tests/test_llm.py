@@ -295,3 +295,16 @@ def test_what_the_verifier_checks(said, passage, failure):
     from assistant.synonyms import SynonymTable
 
     assert check(said, passage, SynonymTable(), 0.5).failure == failure
+
+
+@pytest.mark.parametrize("said, question, why", [
+    ("治疗甲减L-T4替代治疗后多久监测TSH", "甲减L-T4替代治疗后多久监测TSH", "echo"),  # T4 is a name, not a figure
+    ("高血压患者每年随访几次？", "高血压患者多久随访", "question"),
+    ("糖尿病患者的血糖控制目标：", "血糖控制目标", "fragment"),
+    ("3. 不全", "肝肾功能", "fragment"),
+    ("甲减患者L-T4替代治疗后4～8周监测TSH。", "甲减L-T4替代治疗后多久监测TSH", ""),
+])
+def test_what_says_nothing_is_not_an_answer(said, question, why):
+    from assistant.answer.verify import not_an_answer
+
+    assert not_an_answer(said, question) == why

@@ -121,9 +121,10 @@ def _why(exc: Exception) -> str:
 
 
 def _carries_the_fact(kept: list[Verified], passages: list[tuple[Chunk, Passage]], extractive: Answer) -> bool:
-    """Does a kept sentence rest on a sentence zhiyi's own answer quoted, with one of its
-    figures when it has any? Those sentences hold the asked fact."""
+    """Does a kept sentence rest on a sentence zhiyi's own answer quoted, with one of the figures
+    it adds to the question when it has any? Those sentences hold the asked fact."""
     quoted = [(c.chunk_id, s, e, c.text[s:e]) for c in extractive.citations for s, e in (c.spans or [(c.quote_start, c.quote_end)])]
+    asked = figures(plain(extractive.question))
     for sentence in kept:
         said = figures(plain(sentence.text))
         for number, start, end in sentence.support:
@@ -132,7 +133,8 @@ def _carries_the_fact(kept: list[Verified], passages: list[tuple[Chunk, Passage]
             for chunk_id, s, e, text in quoted:
                 if chunk_id != chunk.id or start >= e or end <= s:
                     continue
-                wanted = figures(plain(text))
+                # The figures that answer: the quoted sentence's, less those the question gave.
+                wanted = [w for w in figures(plain(text)) if not any(w.same_value(q) for q in asked)]
                 if not wanted or any(f.same_value(w) for f in said for w in wanted):
                     return True
     return False

@@ -47,8 +47,9 @@ HAN_NUMBER = re.compile(rf"([零一二两三四五六七八九十]{{1,3}})(?=\s*
 UNIT_NAMES = {"厘米": "cm", "毫米汞柱": "mmhg", "千克": "kg", "公斤": "kg", "毫克": "mg", "克": "g", "毫升": "ml"}
 UNIT = (r"mmhg|mmol/l|μmol/l|umol/l|mg/dl|mg/d|mg|μg|g/d|kg/m2|kg/m²|kg|g|ml|l/min|cm²|cm2|cm|%|次/年|万元|元|万例|万人|"
         rf"{CLASSIFIERS}|月|h|min")
-# A number, a range (5～7) or a pair (140/90) as one figure, with its unit.
-NUMBER = re.compile(rf"(?<![\d.])(\d+(?:\.\d+)?)(?:\s*([~～\-–至到/])\s*(\d+(?:\.\d+)?))?\s*({UNIT})?", re.I)
+# A number, a range (5～7) or a pair (140/90) as one figure, with its unit; not the digit of a
+# name (L-T4, HbA1c).
+NUMBER = re.compile(rf"(?<![\d.A-Za-z\-])(\d+(?:\.\d+)?)(?:\s*([~～\-–至到/])\s*(\d+(?:\.\d+)?))?\s*({UNIT})?", re.I)
 SAME_UNIT = {"日": "天", "h": "小时", "min": "分钟", "umol/l": "μmol/l", "kg/m2": "kg/m²", "月": "个月", "cm2": "cm²"}
 # Bounds, by direction: "lower" = the value is a minimum (≥, >, 以上, 2周后), "upper" = a
 # maximum (<, 不超过, 以下, 2周内).
@@ -265,8 +266,11 @@ def not_an_answer(text: str, question: str) -> str:
         return "question"
     if body.endswith(("：", ":")) or len(re.findall(r"[\u4e00-\u9fff]|[A-Za-z]+", body)) < MIN_CONTENT:
         return "fragment"
-    if question and not figures(plain(body)) and support(plain(body), plain(question)) >= ECHO:
-        return "echo"
+    asked = figures(plain(question)) if question else []
+    if question and support(plain(body), plain(question)) >= ECHO and all(
+        any(f.same_value(q) for q in asked) for f in figures(plain(body))
+    ):
+        return "echo"  # the question said back, with no figure of its own
     return ""
 
 
