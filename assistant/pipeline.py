@@ -30,13 +30,17 @@ from assistant.config import Settings, load_settings
 from assistant.models import Answer
 from assistant.question import Question, analyse
 from assistant.retrieve import Hit, Retriever
-from assistant.store import current_build
+from assistant.store import current_build, damage
 from assistant.synonyms import SynonymTable
 from assistant.tokenize import add_words
 
 
 class IndexMissing(RuntimeError):
     pass
+
+
+class IndexDamaged(IndexMissing):
+    """The live build is there but cannot be served; the message (Chinese) says how to rebuild."""
 
 
 class Assistant:
@@ -57,7 +61,13 @@ class Assistant:
             raise IndexMissing(texts.NO_INDEX)
         with self._lock:
             if self._retriever is None or build != self._build:
-                self._retriever = Retriever(build, self.settings)
+                why = damage(build)
+                if why:
+                    raise IndexDamaged(texts.INDEX_DAMAGED.format(why=why))
+                try:
+                    self._retriever = Retriever(build, self.settings)
+                except (OSError, ValueError, KeyError) as exc:  # a store the checks above could not see into
+                    raise IndexDamaged(texts.INDEX_DAMAGED.format(why=f"{type(exc).__name__}: {exc}")) from exc
                 self._build = build
             return self._retriever
 

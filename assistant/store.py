@@ -62,3 +62,29 @@ def index_text(chunk: Chunk) -> str:
 
     section = " ".join(chunk.section.split(" > ")[-2:])
     return normalize(f"{chunk.doc.title} {section}") + "\n" + chunk.search_text
+
+
+def damage(build: Path) -> str:
+    """Why a build cannot be served, in Chinese ("" when it is whole): a file missing or cut
+    short by a crash, a full disk or a hand edit. Cheap: sizes and counts, no vectors read."""
+    try:
+        manifest = read_manifest(build)
+    except (OSError, ValueError):
+        return "manifest.json 缺失或无法读取"
+    expected = manifest.get("chunks")
+    for name in ("chunks.jsonl", "vectors.npy", "bm25", "chroma/chroma.sqlite3"):
+        if not (build / name).exists():
+            return f"缺少 {name}"
+    try:
+        with open(build / "chunks.jsonl", "rb") as fh:
+            lines = sum(1 for line in fh if line.strip())
+        import numpy as np
+
+        vectors = np.load(build / "vectors.npy", mmap_mode="r")
+    except (OSError, ValueError) as exc:
+        return f"文件损坏（{type(exc).__name__}）"
+    if expected is not None and lines != expected:
+        return f"chunks.jsonl 有 {lines} 段，清单记录 {expected} 段"
+    if vectors.shape[0] != lines or vectors.shape[1:] != (manifest.get("dim", vectors.shape[1]),):
+        return f"vectors.npy 形状 {tuple(vectors.shape)} 与段落数 {lines} 不符"
+    return ""

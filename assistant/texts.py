@@ -9,6 +9,7 @@ EMPTY_QUESTION = "请输入问题。"
 # and the assistant does not decide between them.
 SEVERAL_SOURCES = "以下内容来自不同文件（{years}），已分别标明出处和年份；如说法不一致，请对照原文，结合本地现行规定判断。"
 NO_INDEX = "知识库索引尚未建立，请先运行 zhiyi ingest（或 make run）。"
+INDEX_DAMAGED = "知识库索引已损坏（{why}），无法回答。请管理员运行 zhiyi ingest --force（或 make index）重建；重建完成前请勿关机。"
 # The digest itself says it leaves the figure out: it could not be checked against the original.
 WITHHELD = "知识库摘要没有列出这个数值：它未能对照原文核实，为避免误导已删去。请查阅原文《{original}》。"
 

@@ -3,6 +3,7 @@ directory, swapped in only when complete."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import shutil
@@ -26,6 +27,7 @@ from assistant.store import (
     COLLECTION,
     chroma_settings,
     current_build,
+    damage,
     index_text,
     read_manifest,
     set_current,
@@ -189,8 +191,8 @@ def _fingerprint(settings: Settings, embedder_name: str, doc_hashes: dict[str, s
 def index_is_current(settings: Settings, extra: Iterable[Path] = ()) -> bool:
     """True when the live build was made from exactly these files and settings (cheap: hashes only)."""
     build = current_build(settings.index_dir)
-    if build is None:
-        return False
+    if build is None or damage(build):
+        return False  # a damaged build is rebuilt by `make run` like a missing one
     files = discover(settings.knowledge_dir, extra)
     hashes = {str(f): hashlib.sha1(f.read_bytes()).hexdigest() for f in files}
     # The embedder's name is part of the fingerprint, so a model change shows up here too.
@@ -224,7 +226,10 @@ def build_index(
     started = time.perf_counter()
     report = IngestReport()
     index_dir = settings.index_dir
-    index_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise IngestFailed(_why_not_written(exc, index_dir)) from exc
 
     files = discover(settings.knowledge_dir, extra)
     catalog = _catalog(settings.knowledge_dir)
@@ -262,10 +267,37 @@ def build_index(
         report.seconds = time.perf_counter() - started
         return report
 
+    try:
+        return _build(settings, chunks, doc_hashes, synonyms_raw, report, force, say, started)
+    except (OSError, sqlite3.Error) as exc:
+        # A full disk, a read-only or vanished index directory: the live index was never
+        # touched (it is only replaced once its successor is complete) and keeps serving.
+        raise IngestFailed(_why_not_written(exc, index_dir)) from exc
+
+
+class IngestFailed(RuntimeError):
+    """The index could not be written; the message (Chinese) says why and that the old one is kept."""
+
+
+def _why_not_written(exc: BaseException, index_dir: Path) -> str:
+    text = str(exc).lower()
+    if getattr(exc, "errno", None) in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) or any(
+        w in text for w in ("full", "too large", "disk i/o")  # SQLite's words for the same
+    ):
+        why = "磁盘空间不足或磁盘写入出错"
+    elif getattr(exc, "errno", None) in (errno.EROFS, errno.EACCES, errno.EPERM) or "readonly" in text or "read-only" in text:
+        why = f"索引目录不可写（{index_dir}）"
+    else:
+        why = f"写入失败（{type(exc).__name__}: {exc}）"
+    return f"索引没有建成：{why}。原有索引保持不变，仍可正常问答；处理后请重新运行 zhiyi ingest。"
+
+
+def _build(settings, chunks, doc_hashes, synonyms_raw, report: IngestReport, force: bool, say, started: float) -> IngestReport:
+    index_dir = settings.index_dir
     embedder = get_embedder(settings)
     fingerprint = _fingerprint(settings, embedder.name, doc_hashes, synonyms_raw)
     live = current_build(index_dir)
-    if live is not None and not force and read_manifest(live).get("fingerprint") == fingerprint:
+    if live is not None and not force and not damage(live) and read_manifest(live).get("fingerprint") == fingerprint:
         say("文档与配置均未变化，索引无需重建。")
         report.build = live.name
         report.seconds = time.perf_counter() - started

@@ -22,7 +22,7 @@ import gradio as gr  # noqa: E402
 
 from assistant.config import Settings  # noqa: E402
 from assistant.models import CATEGORY_LABELS  # noqa: E402
-from assistant.pipeline import Assistant, IndexMissing  # noqa: E402
+from assistant.pipeline import Assistant, IndexDamaged, IndexMissing  # noqa: E402
 from ui import render, texts  # noqa: E402
 from ui.admin import UPLOAD_TYPES, Admin, safe_name  # noqa: E402
 from ui.feedback import FeedbackStore  # noqa: E402
@@ -174,6 +174,8 @@ def index_status(assistant: Assistant) -> str:
     """Banner HTML: the index is ready / missing / unusable."""
     try:
         retriever = assistant.retriever()
+    except IndexDamaged as exc:  # its message says how to rebuild
+        return render.render_status(str(exc), "error")
     except IndexMissing:
         return render.render_status(texts.INDEX_MISSING, "missing")
     except Exception as exc:  # e.g. built with another embedding model: its message is Chinese
@@ -207,6 +209,8 @@ def answer_htmls(
                 yield render.render_answer(answer, anchor=anchor, streaming=True)
         answer_id = feedback.log_answer(answer, user) if feedback is not None else ""
         yield render.render_answer(answer, anchor=anchor, answer_id=answer_id)
+    except IndexDamaged as exc:
+        yield render.render_error(str(exc))
     except IndexMissing:
         yield render.render_error(texts.INDEX_MISSING)
     except Exception as exc:

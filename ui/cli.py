@@ -19,10 +19,14 @@ def _settings(args):
 
 
 def cmd_ingest(args) -> int:
-    from ingest.index import build_index
+    from ingest.index import IngestFailed, build_index
 
     settings = _settings(args)
-    report = build_index(settings, extra=[Path(p) for p in args.paths], progress=print, force=args.force)
+    try:
+        report = build_index(settings, extra=[Path(p) for p in args.paths], progress=print, force=args.force)
+    except IngestFailed as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
     for problem in report.problems:
         print(f"⚠ {problem.source}：{problem.reason}", file=sys.stderr)
     if args.json:
@@ -32,13 +36,17 @@ def cmd_ingest(args) -> int:
 
 def cmd_ensure_index(args) -> int:
     """Build the index only when it is missing or stale (used by `make run`)."""
-    from ingest.index import build_index, index_is_current
+    from ingest.index import IngestFailed, build_index, index_is_current
 
     settings = _settings(args)
     if index_is_current(settings):
         print("索引已是最新。")
         return 0
-    report = build_index(settings, progress=print)
+    try:
+        report = build_index(settings, progress=print)
+    except IngestFailed as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
     for problem in report.problems:
         print(f"⚠ {problem.source}：{problem.reason}", file=sys.stderr)
     return 0 if report.chunks else 1
