@@ -135,8 +135,10 @@ def chunk_document(lines: list[Line], doc: DocumentInfo, settings: Settings) -> 
             continue
         # An over-long line (scraped pages often put a whole article on one line):
         # pack its sentences, never cutting one in half.
-        base = line.start + max(0, line.end - line.start - len(line.text))
+        # `text` is the line's display text, less a list marker at its head: each sentence's
+        # offsets are those of its first and last characters in the document.
+        lead = len(line.text) - len(text)
         for s, e in split_sentences(text, max_chars=settings.chunk_size):
-            add(_Piece(base + s, base + e, text[s:e], number))
+            add(_Piece(line.source_offset(lead + s), line.source_offset(lead + e - 1) + 1, text[s:e], number))
     flush()
     return chunks

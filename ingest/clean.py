@@ -76,6 +76,19 @@ class Line:
     start: int  # offsets in the decoded document
     end: int
     text: str  # the line as the document says it, minus markup and truncation marks
+    raw: str = ""  # the document's own characters from start to end
+
+    def source_offset(self, i: int) -> int:
+        """Where character `i` of `text` stands in the document. Cleaning only drops
+        characters (markup, footnote marks, a page marker's join) and shows U+FFFD as …,
+        so `text` is a subsequence of `raw`: walk both."""
+        j = 0
+        for k, ch in enumerate(self.text[: i + 1]):
+            while j < len(self.raw) and self.raw[j] != ch and not (ch == "…" and self.raw[j] == _REPLACEMENT_CHAR):
+                j += 1
+            if k < i:
+                j += 1
+        return self.start + min(j, max(len(self.raw) - 1, 0))
 
 
 def is_boilerplate(line: str) -> bool:
@@ -111,6 +124,7 @@ def clean_lines(text: str, body_start: int = 0) -> list[Line]:
             previous = lines[-1]
             previous.text += display[marker.end() :]
             previous.end = start + offset + len(stripped)
+            previous.raw = text[previous.start : previous.end]
             continue
-        lines.append(Line(start=start + offset, end=start + offset + len(stripped), text=display))
+        lines.append(Line(start=start + offset, end=start + offset + len(stripped), text=display, raw=stripped))
     return lines
