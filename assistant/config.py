@@ -165,6 +165,10 @@ class Settings(BaseModel):
     # sentence shares few).
     llm_min_support: float = Field(default=0.5, ge=0, le=1)
 
+    # Vectors in a Chroma server (`chroma run`) instead of the embedded store in each build:
+    # for a county whose index outgrows one machine (see README). "" = embedded.
+    chroma_url: str = ""  # e.g. http://10.0.0.8:8000
+
     # Serving.
     host: str = "127.0.0.1"
     port: int = 7860

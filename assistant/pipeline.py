@@ -30,7 +30,7 @@ from assistant.config import Settings, load_settings
 from assistant.models import Answer
 from assistant.question import Question, analyse
 from assistant.retrieve import Hit, Retriever
-from assistant.store import current_build, damage
+from assistant.store import current_build, damage, read_manifest
 from assistant.synonyms import SynonymTable
 from assistant.tokenize import add_words
 
@@ -39,8 +39,13 @@ class IndexMissing(RuntimeError):
     pass
 
 
-class IndexDamaged(IndexMissing):
-    """The live build is there but cannot be served; the message (Chinese) says how to rebuild."""
+class IndexUnavailable(IndexMissing):
+    """The live build is there but cannot be served now; the message (Chinese) says why and
+    what to do."""
+
+
+class IndexDamaged(IndexUnavailable):
+    """…because it is damaged on disk: the message gives the command that rebuilds it."""
 
 
 class Assistant:
@@ -66,8 +71,13 @@ class Assistant:
                     raise IndexDamaged(texts.INDEX_DAMAGED.format(why=why))
                 try:
                     self._retriever = Retriever(build, self.settings)
-                except (OSError, ValueError, KeyError) as exc:  # a store the checks above could not see into
-                    raise IndexDamaged(texts.INDEX_DAMAGED.format(why=f"{type(exc).__name__}: {exc}")) from exc
+                except Exception as exc:
+                    server = (read_manifest(build).get("chroma") or {}).get("url")
+                    if server:  # the vectors are on a Chroma server that does not answer
+                        raise IndexUnavailable(texts.CHROMA_UNREACHABLE.format(url=self.settings.chroma_url or server)) from exc
+                    if isinstance(exc, (OSError, ValueError, KeyError)):  # a store the checks could not see into
+                        raise IndexDamaged(texts.INDEX_DAMAGED.format(why=f"{type(exc).__name__}: {exc}")) from exc
+                    raise
                 self._build = build
             return self._retriever
 

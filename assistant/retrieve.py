@@ -22,7 +22,7 @@ from assistant.lexicon import LEXICON, Lexicon
 from assistant.models import Chunk
 from assistant.sentences import WITHHELD, answer_spans, split_sentences
 from assistant.similarity import shingles
-from assistant.store import COLLECTION, SENTENCE_SPANS, SENTENCE_VECTORS, chroma_settings, index_text, read_chunks, read_manifest
+from assistant.store import SENTENCE_SPANS, SENTENCE_VECTORS, build_collection, index_text, read_chunks, read_manifest
 from assistant.textnorm import detect_language, normalize
 from assistant.tokenize import tokenize_normalized
 
@@ -72,7 +72,6 @@ class Query:
 class Retriever:
     def __init__(self, build: Path, settings: Settings):
         import bm25s
-        import chromadb
 
         self.build = build
         self.settings = settings
@@ -80,8 +79,7 @@ class Retriever:
         self.chunks: list[Chunk] = read_chunks(build)
         self.by_id = {c.id: i for i, c in enumerate(self.chunks)}
         self.langs = sorted({c.lang for c in self.chunks})
-        self._client = chromadb.PersistentClient(path=str(build / "chroma"), settings=chroma_settings())
-        self._collection = self._client.get_collection(COLLECTION, embedding_function=None)
+        self._collection = build_collection(build, self.manifest, settings.chroma_url)
         self._bm25 = bm25s.BM25.load(str(build / "bm25"))
         # The same vectors as in Chroma, for scoring the few passages only BM25 found.
         self._vectors = np.load(build / "vectors.npy")

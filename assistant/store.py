@@ -31,6 +31,37 @@ def chroma_settings():
     return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
 
 
+def server_collection(build_name: str) -> str:
+    """A build's collection in a Chroma server: one per build, so the live one is never
+    written while its successor is built."""
+    return f"zhiyi-{build_name}"
+
+
+def chroma_client(url: str = "", build: Path | None = None):
+    """A Chroma server's client when `url` is set, else the build's embedded store."""
+    import chromadb
+
+    if url:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url if "://" in url else f"http://{url}")
+        return chromadb.HttpClient(
+            host=parts.hostname or "127.0.0.1", port=parts.port or (443 if parts.scheme == "https" else 8000),
+            ssl=parts.scheme == "https", settings=chroma_settings(),
+        )
+    return chromadb.PersistentClient(path=str(build / "chroma"), settings=chroma_settings())
+
+
+def build_collection(build: Path, manifest: dict, chroma_url: str = ""):
+    """The collection a build's vectors are in: embedded in the build, or on the server the
+    manifest names (or the one configured now, if the server moved)."""
+    where = manifest.get("chroma") or {}
+    if where.get("url"):
+        client = chroma_client(chroma_url or where["url"])
+        return client.get_collection(where["collection"], embedding_function=None)
+    return chroma_client("", build).get_collection(COLLECTION, embedding_function=None)
+
+
 def current_build(index_dir: Path) -> Path | None:
     pointer = index_dir / "CURRENT"
     try:
@@ -72,7 +103,8 @@ def damage(build: Path) -> str:
     except (OSError, ValueError):
         return "manifest.json 缺失或无法读取"
     expected = manifest.get("chunks")
-    for name in ("chunks.jsonl", "vectors.npy", "bm25", "chroma/chroma.sqlite3"):
+    on_server = bool((manifest.get("chroma") or {}).get("url"))  # its vectors are checked when opened
+    for name in ("chunks.jsonl", "vectors.npy", "bm25", *(() if on_server else ("chroma/chroma.sqlite3",))):
         if not (build / name).exists():
             return f"缺少 {name}"
     try:

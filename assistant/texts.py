@@ -39,3 +39,4 @@ LLM_SYSTEM = (
 LLM_PASSAGES = "资料："
 LLM_EARLIER = "此前的问题："
 LLM_QUESTION = "问题："
+CHROMA_UNREACHABLE = "无法连接向量库服务 {url}，暂时无法回答。请管理员确认 Chroma 服务已启动（chroma run），或去掉 ZHIYI_CHROMA_URL 改回本机索引后运行 zhiyi ingest。"

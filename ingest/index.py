@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import os
 import shutil
 import sqlite3
 import time
@@ -25,11 +26,12 @@ from assistant.store import (
     SENTENCE_SPANS,
     SENTENCE_VECTORS,
     COLLECTION,
-    chroma_settings,
+    chroma_client,
     current_build,
     damage,
     index_text,
     read_manifest,
+    server_collection,
     set_current,
 )
 from assistant.synonyms import SynonymTable
@@ -182,6 +184,8 @@ def _fingerprint(settings: Settings, embedder_name: str, doc_hashes: dict[str, s
             "chunk": [settings.chunk_size, settings.chunk_max, settings.chunk_min, settings.dedup_threshold],
             "docs": doc_hashes,
             "synonyms": hashlib.sha1(synonyms).hexdigest(),
+            # Where the vectors live: moving to a Chroma server (or off one) rebuilds into it.
+            "chroma": bool(settings.chroma_url),
         },
         sort_keys=True,
     )
@@ -307,13 +311,15 @@ def _build(settings, chunks, doc_hashes, synonyms_raw, report: IngestReport, for
     vectors, report.embedded = _embed_cached(index_dir, embedder, texts, settings.embed_batch, say)
 
     name = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + fingerprint[:8]
+    if live is not None and live.name == name:  # a forced rebuild within the same second
+        name += "-" + os.urandom(2).hex()  # must not name (and so replace) the live collection
     builds = index_dir / "builds"
     staging = builds / f".staging-{name}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
         matrix = np.stack(vectors).astype(np.float32)
-        _write_chroma(staging, chunks, matrix)
+        chroma = _write_chroma(staging, chunks, matrix, settings.chroma_url, name)
         _write_bm25(staging, texts)
         with open(staging / "chunks.jsonl", "w", encoding="utf-8") as fh:
             for chunk in chunks:
@@ -325,6 +331,7 @@ def _build(settings, chunks, doc_hashes, synonyms_raw, report: IngestReport, for
             "embedder": embedder.name,
             "sentence_encoder": sentence_encoder,
             "dim": int(matrix.shape[1]),
+            "chroma": chroma,
             "documents": report.documents,
             "chunks": len(chunks),
             "sources": sorted({c.doc.source for c in chunks}),
@@ -337,9 +344,14 @@ def _build(settings, chunks, doc_hashes, synonyms_raw, report: IngestReport, for
         staging.rename(final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        if settings.chroma_url:  # the half-written collection goes too; the live one was never touched
+            try:
+                chroma_client(settings.chroma_url).delete_collection(server_collection(name))
+            except Exception:
+                pass
         raise
     set_current(index_dir, final)
-    _prune(builds, keep={final.name, live.name if live else ""})
+    _prune(builds, keep={final.name, live.name if live else ""}, chroma_url=settings.chroma_url)
     report.build = final.name
     report.swapped = True
     report.seconds = time.perf_counter() - started
@@ -388,17 +400,23 @@ def _write_sentence_vectors(build: Path, chunks: list[Chunk], settings: Settings
     return encoder.name
 
 
-def _write_chroma(build: Path, chunks: list[Chunk], matrix: np.ndarray) -> None:
-    import chromadb
-
-    client = chromadb.PersistentClient(path=str(build / "chroma"), settings=chroma_settings())
+def _write_chroma(build: Path, chunks: list[Chunk], matrix: np.ndarray, chroma_url: str = "", name: str = "") -> dict:
+    """The vectors, in the build's embedded store or in a new collection on the Chroma server;
+    returns where they are, for the manifest."""
+    client = chroma_client(chroma_url, build)
+    collection_name = server_collection(name) if chroma_url else COLLECTION
+    if chroma_url:
+        try:  # a collection left by a build that died half-way is replaced
+            client.delete_collection(collection_name)
+        except Exception:
+            pass
     # embedding_function=None: vectors always come from our bundled model; Chroma's
     # default function would try to download one.
     # A wide, single-threaded HNSW graph: at knowledge-base scale its search is as good as
     # exact and the same documents always give the same index (with the defaults, two
     # builds of one corpus ranked some questions differently).
     collection = client.create_collection(
-        COLLECTION,
+        collection_name,
         configuration={
             "hnsw": {"space": "cosine", "ef_construction": 200, "ef_search": 200, "max_neighbors": 32, "num_threads": 1}
         },
@@ -415,6 +433,21 @@ def _write_chroma(build: Path, chunks: list[Chunk], matrix: np.ndarray) -> None:
                 for c in part
             ],
         )
+    return {"url": chroma_url, "collection": collection_name} if chroma_url else {"path": "chroma", "collection": COLLECTION}
+
+
+def _drop_server_collection(build: Path, chroma_url: str = "") -> None:
+    """A pruned build's collection on the Chroma server goes with it (best effort: a server
+    that is down now keeps an orphan, which the next prune or a `chroma vacuum` removes)."""
+    try:
+        where = read_manifest(build).get("chroma") or {}
+    except (OSError, ValueError):
+        return
+    if where.get("url"):
+        try:
+            chroma_client(chroma_url or where["url"]).delete_collection(where["collection"])
+        except Exception:
+            pass
 
 
 def _write_bm25(build: Path, texts: list[str]) -> None:
@@ -428,8 +461,10 @@ def _write_bm25(build: Path, texts: list[str]) -> None:
     Lexicon.build({tok for tokens in tokenized for tok in tokens}).save(build / LEXICON)
 
 
-def _prune(builds: Path, keep: set[str]) -> None:
-    """Keep the live build and the one before it (for rollback); drop older ones."""
+def _prune(builds: Path, keep: set[str], chroma_url: str = "") -> None:
+    """Keep the live build and the one before it (for rollback); drop older ones, and their
+    collections on a Chroma server."""
     for path in builds.iterdir():
         if path.name not in keep:
+            _drop_server_collection(path, chroma_url)
             shutil.rmtree(path, ignore_errors=True)

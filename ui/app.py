@@ -22,7 +22,7 @@ import gradio as gr  # noqa: E402
 
 from assistant.config import Settings  # noqa: E402
 from assistant.models import CATEGORY_LABELS  # noqa: E402
-from assistant.pipeline import Assistant, IndexDamaged, IndexMissing  # noqa: E402
+from assistant.pipeline import Assistant, IndexMissing, IndexUnavailable  # noqa: E402
 from ui import render, texts  # noqa: E402
 from ui.admin import UPLOAD_TYPES, Admin, safe_name  # noqa: E402
 from ui.feedback import FeedbackStore  # noqa: E402
@@ -174,7 +174,7 @@ def index_status(assistant: Assistant) -> str:
     """Banner HTML: the index is ready / missing / unusable."""
     try:
         retriever = assistant.retriever()
-    except IndexDamaged as exc:  # its message says how to rebuild
+    except IndexUnavailable as exc:  # its message says why and what to do
         return render.render_status(str(exc), "error")
     except IndexMissing:
         return render.render_status(texts.INDEX_MISSING, "missing")
@@ -209,7 +209,7 @@ def answer_htmls(
                 yield render.render_answer(answer, anchor=anchor, streaming=True)
         answer_id = feedback.log_answer(answer, user) if feedback is not None else ""
         yield render.render_answer(answer, anchor=anchor, answer_id=answer_id)
-    except IndexDamaged as exc:
+    except IndexUnavailable as exc:
         yield render.render_error(str(exc))
     except IndexMissing:
         yield render.render_error(texts.INDEX_MISSING)
