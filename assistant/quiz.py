@@ -84,8 +84,9 @@ DEFINITION = re.compile(r"^(?P<term>[^，。：；、（）]{2,24}?)(?P<body>(?:
 CAPPED_FORMS = ("term", "statements")  # the forms held to settings.quiz_max_form_share
 NEAR_UNITS = MEASURES | {"岁"}
 # What a value can physically be: 每周10～14天 is no option (trainer review).
-CEILINGS = ((re.compile(r"每周\D{0,4}$"), ("天", "日"), 7), (re.compile(r"每[天日]\D{0,4}$"), ("小时",), 24),
-            (re.compile(r"每年\D{0,4}$"), ("个月",), 12), (re.compile(r""), ("%",), 99.9))
+# The per-period word may stand a few words off: "每日吸氧时间>15小时" (a review found ">24小时").
+CEILINGS = ((re.compile(r"每周[^\d，。；]{0,8}$"), ("天", "日"), 7), (re.compile(r"每[天日][^\d，。；]{0,8}$"), ("小时",), 24),
+            (re.compile(r"每年[^\d，。；]{0,8}$"), ("个月",), 12), (re.compile(r""), ("%",), 99.9))
 # Generic words of a defined term: the rest of the term must not be in its definition, or the
 # question gives its answer away ("首诊负责制度是指：……即首诊医师……").
 TERM_GENERIC = re.compile(r"制度|管理|办法|规定|标准|现象|状态|情况")
@@ -430,6 +431,10 @@ def _value_distractors(corpus: Corpus, fact: Fact, value: Value, rng: random.Ran
     # Of the nearest, round numbers before odd ones, as a question writer picks them: 5 or
     # 30 minutes for 10, not the 6 minutes some other rule happens to say.
     near = sorted(near, key=lambda num: _odd(num, value))[: want + 1]
+    if value.unit in CONVENTIONAL:
+        # A unit with conventions has no odd wrong figure at all: 11分钟 beside 5分钟 gives
+        # itself away (two reviews); too few conventional ones and the value is not asked so.
+        near = [num for num in near if not _odd(num, value)]
     return rng.sample(near, want) if len(near) >= want else []
 
 
@@ -579,10 +584,20 @@ def _changeable(fact: Fact) -> list[Value]:
     return [v for v in fact.values if not v.bounded and v.num != "1" and _unit_alone(fact, v)]
 
 
+# A duration that is part of a measure's name, not a rule: 餐后2小时血糖, 24小时平均血压,
+# 6分钟步行 (reviews found 6/8/12小时 offered against a fixed term).
+MEASURE_NAME = re.compile(r"^(?:平均|动态|尿|血糖|步行|心电|血压|清除率|摄碘率)")
+
+
+def _names_a_measure(fact: Fact, value: Value) -> bool:
+    return value.unit in ("小时", "分钟") and bool(MEASURE_NAME.match(fact.sentence[value.unit_end :]))
+
+
 def _value_question(kind: QuestionType, corpus: Corpus, fact: Fact, rng: random.Random, truth: bool = True) -> dict | None:
     # Not a value the stem hints at: its number written again, or another of its unit beside it
     # ("4周达最大疗效" next to the asked 2周; 收缩压140 next to the asked 舒张压90).
-    usable = [v for v in fact.values if not (v.unit == "次" and v.num == "1") and not _said_elsewhere(fact, v) and _unit_alone(fact, v)]
+    usable = [v for v in fact.values if not (v.unit == "次" and v.num == "1") and not _said_elsewhere(fact, v)
+              and _unit_alone(fact, v) and not _names_a_measure(fact, v)]
     if kind == "judge":
         if not PREDICATE.search(fact.sentence):
             return None
