@@ -229,6 +229,11 @@ def run(settings: Settings, args) -> int:
     if getattr(args, "load", False):
         bench_load(settings, questions, args.users, args.seconds)
         return 0
+    if getattr(args, "scale", False):
+        from evaluation.scale import run_scale
+
+        run_scale(settings, args.sizes, questions[: args.scale_questions], PROJECT_ROOT / "var" / "reports" / "scale")
+        return 0
     if not getattr(args, "skip_build", False):
         bench_build(settings)
     bench_queries(settings, questions)

@@ -419,6 +419,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--load", action="store_true", help="并发压测：多个用户同时经接口和网页提问（只连本机）")
     p.add_argument("--users", type=int, nargs="+", default=[20, 50], help="同时在线的用户数")
     p.add_argument("--seconds", type=float, default=60.0, help="每一轮压测的秒数")
+    p.add_argument("--scale", action="store_true", help="规模曲线：用真实知识库合成不同规模的语料，测建索引、查询延迟与内存")
+    p.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000], help="规模曲线的段落数")
+    p.add_argument("--scale-questions", type=int, default=30, help="每个规模提问的个数")
     p.set_defaults(func=cmd_bench)
     return parser
 
