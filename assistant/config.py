@@ -164,6 +164,11 @@ class Settings(BaseModel):
     # issue 15 for the measurement (a faithful paraphrase keeps most pairs; an invented
     # sentence shares few).
     llm_min_support: float = Field(default=0.5, ge=0, le=1)
+    # Share of the words of zhiyi's own quoted answer the kept sentences must say (its figures
+    # all of them), or the extractive answer is served: a model's answer must cover the asked
+    # fact, not only be true. 0.5, as for support: on dev-80 with SmolLM2-135M, "any kept
+    # sentence on a quoted line" let through 4 answers, 3 of them about something else.
+    llm_min_coverage: float = Field(default=0.5, ge=0, le=1)
 
     # Vectors in a Chroma server (`chroma run`) instead of the embedded store in each build:
     # for a county whose index outgrows one machine (see README). "" = embedded.

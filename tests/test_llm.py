@@ -175,6 +175,19 @@ def test_a_reply_without_the_asked_fact_falls_back_to_the_extractive_answer(rule
     assert any("4次" in s.text for s in answer.sentences)
 
 
+def test_a_true_sentence_about_the_neighbouring_line_is_no_answer(rules, fake_llm):
+    """The model keeps to its passages but answers something else (the next rule, or the
+    question back): every sentence is true, none says how often — the extractive answer."""
+    fake_llm.mode = "reply"
+    fake_llm.reply = lambda prompt: (
+        f"血压控制满意的高血压患者，下一次随访预约在3个月后[{_numbered(prompt)['随访']}]。"
+        f"高血压患者每年随访的次数[{_numbered(prompt)['随访']}]。"
+    )
+    answer = _assistant(rules, fake_llm.url).ask("高血压患者每年随访几次？")
+    assert answer.backend == "extractive" and answer.generation.fallback == "asked fact not kept"
+    assert any("4次" in s.text for s in answer.sentences)
+
+
 def test_a_refused_question_never_reaches_the_model(rules, fake_llm):
     before = len(fake_llm.requests)
     answer = _assistant(rules, fake_llm.url).ask("北京市2031年的医保报销比例是多少")

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from assistant import texts
 from assistant.answer.checks import Draft
 from assistant.answer.cite import cite_generated
-from assistant.answer.verify import CONTROL_TOKEN, Dropped, Passage, Verified, figures, plain, split_generated, verify_sentence
+from assistant.answer.verify import CONTROL_TOKEN, Dropped, Passage, Verified, figures, plain, split_generated, support, verify_sentence
 from assistant.config import Settings
 from assistant.models import Answer, Chunk, DroppedSentence, Generation
 from assistant.synonyms import SynonymTable
@@ -120,24 +120,19 @@ def _why(exc: Exception) -> str:
     return "返回异常"
 
 
-def _carries_the_fact(kept: list[Verified], passages: list[tuple[Chunk, Passage]], extractive: Answer) -> bool:
-    """Does a kept sentence rest on a sentence zhiyi's own answer quoted, with one of the figures
-    it adds to the question when it has any? Those sentences hold the asked fact."""
-    quoted = [(c.chunk_id, s, e, c.text[s:e]) for c in extractive.citations for s, e in (c.spans or [(c.quote_start, c.quote_end)])]
+def _covers_the_answer(kept: list[Verified], extractive: Answer, min_coverage: float) -> bool:
+    """Does what the model kept say what zhiyi's own answer says? Every figure its quoted
+    sentences add to the question must be among the kept sentences' figures, and most of
+    the quoted words must be there: a sentence true to its passage but about something else
+    (a model copying the neighbouring line, or asking the question back) is no answer."""
+    said = plain("".join(k.text for k in kept))
+    figures_said = figures(said)
     asked = figures(plain(extractive.question))
-    for sentence in kept:
-        said = figures(plain(sentence.text))
-        for number, start, end in sentence.support:
-            chunk, passage = passages[number - 1]
-            start, end = start - passage.body_start, end - passage.body_start
-            for chunk_id, s, e, text in quoted:
-                if chunk_id != chunk.id or start >= e or end <= s:
-                    continue
-                # The figures that answer: the quoted sentence's, less those the question gave.
-                wanted = [w for w in figures(plain(text)) if not any(w.same_value(q) for q in asked)]
-                if not wanted or any(f.same_value(w) for f in said for w in wanted):
-                    return True
-    return False
+    quoted = plain("".join(c.text[s:e] for c in extractive.citations for s, e in (c.spans or [(c.quote_start, c.quote_end)])))
+    wanted = [w for w in figures(quoted) if not any(w.same_value(q) for q in asked)]
+    if any(not any(w.same_value(f) for f in figures_said) for w in wanted):
+        return False
+    return support(quoted, said) >= min_coverage
 
 
 def generate(
@@ -199,7 +194,7 @@ def generate(
     report.seconds = round(time.perf_counter() - started, 3)
     if not written.strip():
         yield fall_back("empty reply", texts.LLM_UNAVAILABLE.format(why="未返回内容"))
-    elif not kept or not _carries_the_fact(kept, given, extractive):
+    elif not kept or not _covers_the_answer(kept, extractive, settings.llm_min_coverage):
         yield fall_back("asked fact not kept", texts.LLM_UNSUPPORTED)
     else:
         report.done = True
