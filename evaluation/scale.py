@@ -156,7 +156,7 @@ def run_scale(settings: Settings, sizes: list[int], questions: list[str], out_di
     from assistant.pipeline import Assistant
 
     real = Assistant(settings).retriever()
-    sample = [c.text for c in real.chunks[:160]]
+    sample = [c.text for c in random.Random(0).sample(real.chunks, min(160, len(real.chunks)))]  # of every length
     rate = embedding_rate(settings, sample)
     print(f"向量化速度（{settings.embed_backend}，{len(sample)} 段实测）：{rate:.1f} 段落/秒")
     rows = []
