@@ -26,7 +26,7 @@ def measure(folder: Path, settings: Settings) -> dict:
     for case in _rows(folder / "cases.jsonl"):
         given = inputs[case["id"]]
         header = f"《{given['passage_title']}》"
-        passage = Passage(1, f"{header}\n{given['passage']}", "", len(header) + 1)
+        passage = Passage(1, f"{header}\n{given['passage']}", len(header) + 1)
         verdict = verify_sentence(case["sentence"], [passage], synonyms, settings.llm_min_support, given["question"])
         label = case["label"]
         total[label] = total.get(label, 0) + 1

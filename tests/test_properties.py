@@ -87,6 +87,6 @@ def test_a_model_sentence_is_quoted_from_inside_its_passage(sentence, body):
     from assistant.answer.verify import Passage, best_span
 
     header = "《测试》 · 一、随访"
-    passage = Passage(1, f"{header}\n{body}", "t.md#0", len(header) + 1)
+    passage = Passage(1, f"{header}\n{body}", len(header) + 1)
     start, end = best_span(sentence, passage)
     assert passage.body_start <= start <= end <= len(passage.text)

@@ -75,10 +75,10 @@ def cite_generated(answer: Answer, kept: list["Verified"], given: list[tuple[Chu
         marks = []
         for number, start, end in sentence.support:
             chunk, passage = given[number - 1]
-            offset = len(passage.text) - len(chunk.text)  # the title line before the text
             if chunk.id not in citations:
                 citations[chunk.id] = _citation(len(citations) + 1, chunk, 0.0)
-            spans.setdefault(chunk.id, []).append((max(0, start - offset), max(0, end - offset)))
+            # The verifier's span is in the passage as given (a title line, then the text).
+            spans.setdefault(chunk.id, []).append((start - passage.body_start, end - passage.body_start))
             marks.append(citations[chunk.id].id)
         sentences.append(AnswerSentence(text=sentence.text, citations=marks))
     if citations:

@@ -62,7 +62,7 @@ def passages_for(draft: Draft, extractive: Answer, limit: int) -> list[tuple[Chu
         year = f"（{chunk.doc.year}年）" if chunk.doc.year else ""
         section = f" · {display_text(chunk.section)}" if chunk.section else ""
         header = f"《{chunk.doc.title}》{year}{section}"
-        out.append((chunk, Passage(number, f"{header}\n{chunk.text}", chunk.id, len(header) + 1)))
+        out.append((chunk, Passage(number, f"{header}\n{chunk.text}", len(header) + 1)))
     return out
 
 

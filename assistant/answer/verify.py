@@ -217,7 +217,6 @@ class Passage:
 
     number: int
     text: str  # a title line, then the passage's own text
-    key: str = ""  # the chunk id
     body_start: int = 0  # where the passage's own text begins: quotes come from there
 
 
