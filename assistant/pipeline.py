@@ -29,7 +29,7 @@ from assistant.answer.passages import passages as passages_stage
 from assistant.config import Settings, load_settings
 from assistant.models import Answer
 from assistant.question import Question, analyse
-from assistant.retrieve import Hit, Retriever
+from assistant.retrieve import Hit, Retriever, VectorsIncompatible
 from assistant.store import current_build, damage, read_manifest
 from assistant.synonyms import SynonymTable
 from assistant.tokenize import add_words
@@ -71,6 +71,8 @@ class Assistant:
                     raise IndexDamaged(texts.INDEX_DAMAGED.format(why=why))
                 try:
                     self._retriever = Retriever(build, self.settings)
+                except VectorsIncompatible as exc:
+                    raise IndexUnavailable(str(exc)) from exc
                 except Exception as exc:
                     server = (read_manifest(build).get("chroma") or {}).get("url")
                     if server:  # the vectors are on a Chroma server that does not answer

