@@ -9,6 +9,7 @@ out among their own language are given places in the top k.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from assistant.lexicon import LEXICON, Lexicon
 from assistant.models import Chunk
 from assistant.sentences import WITHHELD, answer_spans, split_sentences
 from assistant.similarity import shingles
-from assistant.store import SENTENCE_SPANS, SENTENCE_VECTORS, build_collection, index_text, read_chunks, read_manifest
+from assistant.store import CHUNK_TOKENS, SENTENCE_SPANS, SENTENCE_VECTORS, build_collection, index_text, read_chunks, read_manifest
 from assistant.textnorm import detect_language, normalize
 from assistant.tokenize import tokenize_normalized
 
@@ -96,7 +97,7 @@ class Retriever:
             if not agreement >= settings.probe_min_cosine:
                 raise VectorsIncompatible(texts.PROBE_MISMATCH.format(agreement=agreement))
         # Token statistics for lexical coverage and sentence scoring.
-        self.chunk_tokens: list[set[str]] = [set(tokenize_normalized(index_text(c))) for c in self.chunks]
+        self.chunk_tokens: list[set[str]] = self._read_tokens(build) or [set(tokenize_normalized(index_text(c))) for c in self.chunks]
         df: dict[str, int] = {}
         for tokens in self.chunk_tokens:
             for tok in tokens:
@@ -123,6 +124,17 @@ class Retriever:
         self._wildcards: dict[str, str] | None = None
         for tok in df:
             self._by_length.setdefault(len(tok), []).append(tok)
+
+    def _read_tokens(self, build: Path) -> list[set[str]] | None:
+        """The passages' tokens as ingest cut them; None for a build made before they were
+        stored (or one whose file does not match its passages), which are cut again here."""
+        try:
+            stored = json.loads((build / CHUNK_TOKENS).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(stored, list) or len(stored) != len(self.chunks):
+            return None
+        return [set(tokens) for tokens in stored]
 
     def _near_words(self) -> dict[str, str]:
         """Each 3–4 character word the base uses in several passages under every one-character

@@ -23,6 +23,7 @@ from assistant.models import AUTHORITY_LABELS, Chunk, DocumentInfo, FileProblem,
 from assistant.sentences import answer_spans
 from assistant.textnorm import normalize
 from assistant.store import (
+    CHUNK_TOKENS,
     SENTENCE_SPANS,
     SENTENCE_VECTORS,
     COLLECTION,
@@ -456,11 +457,12 @@ def _write_bm25(build: Path, texts: list[str]) -> None:
     """The BM25 index, and the Chinese–English word list cut down to its vocabulary."""
     import bm25s
 
-    tokenized = [tokenize_normalized(t) or ["∅"] for t in texts]
+    tokenized = [tokenize_normalized(t) for t in texts]
     retriever = bm25s.BM25()
-    retriever.index(tokenized, show_progress=False)
+    retriever.index([tokens or ["∅"] for tokens in tokenized], show_progress=False)
     retriever.save(str(build / "bm25"))
-    Lexicon.build({tok for tokens in tokenized for tok in tokens}).save(build / LEXICON)
+    Lexicon.build({tok for tokens in tokenized for tok in tokens or ["∅"]}).save(build / LEXICON)
+    (build / CHUNK_TOKENS).write_text(json.dumps([list(dict.fromkeys(tokens)) for tokens in tokenized], ensure_ascii=False), encoding="utf-8")
 
 
 def _prune(builds: Path, keep: set[str], chroma_url: str = "") -> None:

@@ -253,3 +253,19 @@ def test_verification_records_are_not_indexed_as_knowledge(tmp_path):
     report = build_index(settings, force=True)
     assert report.documents == 1
     assert {c.doc.source for c in read_chunks(current_build(settings.index_dir))} == {"plan.txt"}
+
+
+def test_an_index_loads_the_tokens_ingest_cut_and_they_are_the_ones_it_would_cut_again(corpus_settings, monkeypatch):
+    """Opening an index reads each passage's tokens from the build instead of cutting every
+    passage again (most of the load time at county scale): they must be the same tokens, and
+    a build made before they were stored must load exactly as before."""
+    from assistant.pipeline import Assistant
+    from assistant.retrieve import Retriever
+    from assistant.store import CHUNK_TOKENS
+
+    build = current_build(corpus_settings.index_dir)
+    assert (build / CHUNK_TOKENS).exists()
+    stored = Assistant(corpus_settings).retriever().chunk_tokens
+    monkeypatch.setattr(Retriever, "_read_tokens", lambda self, build: None)  # as for an older build
+    cut_again = Retriever(build, corpus_settings).chunk_tokens
+    assert stored == cut_again and any(stored)
