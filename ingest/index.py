@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.config import Settings
-from assistant.embed import get_embedder, probe_vector
+from assistant.embed import EngineUnavailable, get_embedder, probe_vector
 from assistant.models import AUTHORITY_LABELS, Chunk, DocumentInfo, FileProblem, IngestReport
 from assistant.sentences import answer_spans
 from assistant.textnorm import normalize
@@ -299,7 +299,10 @@ def _why_not_written(exc: BaseException, index_dir: Path) -> str:
 
 def _build(settings, chunks, doc_hashes, synonyms_raw, report: IngestReport, force: bool, say, started: float) -> IngestReport:
     index_dir = settings.index_dir
-    embedder = get_embedder(settings)
+    try:
+        embedder = get_embedder(settings)
+    except EngineUnavailable as exc:
+        raise IngestFailed(f"索引没有建成：{exc} 原有索引保持不变。") from exc
     fingerprint = _fingerprint(settings, embedder.name, doc_hashes, synonyms_raw)
     live = current_build(index_dir)
     if live is not None and not force and not damage(live) and read_manifest(live).get("fingerprint") == fingerprint:

