@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -134,7 +135,8 @@ class Retriever:
             return None
         if not isinstance(stored, list) or len(stored) != len(self.chunks):
             return None
-        return [set(tokens) for tokens in stored]
+        # One string object per distinct token: json makes a new one for every occurrence.
+        return [set(map(sys.intern, tokens)) for tokens in stored]
 
     def _near_words(self) -> dict[str, str]:
         """Each 3–4 character word the base uses in several passages under every one-character
