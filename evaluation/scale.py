@@ -110,16 +110,17 @@ def ingest_sample(chunks: list, n: int = 160) -> list[str]:
     return [index_text(c) for c in random.Random(0).sample(chunks, min(n, len(chunks)))]
 
 
-def embedding_rate(settings: Settings, sample: list[str]) -> float:
-    """Passages/s of the configured engine on real-sized passages (what a cold build pays)."""
+def embedding_rate(settings: Settings, sample: list[str]) -> tuple[float, np.ndarray]:
+    """Passages/s of the configured engine on real-sized passages (what a cold build pays),
+    and the vectors it made of them."""
     from assistant.embed import get_embedder
 
     embedder = get_embedder(settings)
     embedder.passages(sample[:4])  # warm
     started = time.perf_counter()
-    for start in range(0, len(sample), settings.embed_batch):
-        embedder.passages(sample[start : start + settings.embed_batch])
-    return len(sample) / (time.perf_counter() - started)
+    vectors = [embedder.passages(sample[start : start + settings.embed_batch])
+               for start in range(0, len(sample), settings.embed_batch)]
+    return len(sample) / (time.perf_counter() - started), np.concatenate(vectors)
 
 
 def measure_size(n: int, base: Settings, questions: list[str]) -> dict:
@@ -165,7 +166,7 @@ def run_scale(settings: Settings, sizes: list[int], questions: list[str], out_di
 
     real = Assistant(settings).retriever()
     sample = ingest_sample(real.chunks)
-    rate = embedding_rate(settings, sample)
+    rate, _ = embedding_rate(settings, sample)
     print(f"向量化速度（{settings.embed_backend}，{len(sample)} 段实测）：{rate:.1f} 段落/秒")
     rows = []
     for n in sizes:

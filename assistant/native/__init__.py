@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import threading
+from functools import lru_cache
 from pathlib import Path
 
 SOURCE = Path(__file__).with_name("e5fast.c")
@@ -48,6 +49,7 @@ def compiler() -> str | None:
     return os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
 
 
+@lru_cache(maxsize=1)
 def _cpu_flags() -> str:
     """-march=native builds for this CPU: a var/ copied to another PC must not load it."""
     try:

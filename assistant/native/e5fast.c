@@ -1129,7 +1129,7 @@ static e5_model *e5_parse(const uint8_t *base, size_t size, void *map, size_t ma
         if (xmat_init(&ly->xq, ly->qw, H, H) || xmat_init(&ly->xk, ly->kw, H, H) ||
             xmat_init(&ly->xv, ly->vw, H, H) || xmat_init(&ly->xao, ly->aow, H, H) ||
             xmat_init(&ly->xfi, ly->fiw, FF, H) || xmat_init(&ly->xfo, ly->fow, H, FF)) {
-            fprintf(stderr, "e5: cannot expand layer %d\n", l); return NULL; }
+            fprintf(stderr, "e5: cannot expand layer %d\n", l); e5_free(m); return NULL; }
     }
 #ifdef _OPENMP
     omp_set_max_active_levels(1);   /* batch parallel -> inner matmuls serial */
